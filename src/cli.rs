@@ -1,0 +1,233 @@
+//! The command line (SPEC §4): `serve` (default), `migrate`, `seed`, `purge`,
+//! `create-user`, `bench`.
+
+use crate::clock::{Clock, OffsetFileClock, SystemClock};
+use crate::config::{prepare_sqlite_dir, redact_url, Settings, DEFAULT_DATABASE_URL};
+use crate::domain::{Email, Role};
+use crate::repo::Repo;
+use crate::startup::Application;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Parser)]
+#[command(name = "contacts-admin", version, about = "Delete CRM contacts safely, restore them within 60 days, automate clean-up")]
+pub struct Cli {
+    /// `sqlite://path` (default) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Create the demo account, or add synthetic contacts to an account.
+    Seed {
+        /// Account to add contacts to (created if missing).
+        #[arg(long, default_value = DEMO_ACCOUNT)]
+        account: String,
+        /// Add this many synthetic contacts (each with ~21 associated rows);
+        /// without it, the demo account with its two users is created.
+        #[arg(long)]
+        contacts: Option<i64>,
+    },
+    /// Permanently remove contacts whose 60-day restore window has closed.
+    Purge,
+    /// Create a user (and the account if it does not exist), or update its password and role.
+    CreateUser {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "CONTACTS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Time the repository's list, search and count on an account (see README).
+    Bench {
+        #[arg(long, default_value = DEMO_ACCOUNT)]
+        account: String,
+        /// Timed runs per query.
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+        /// Also delete every contact of the account and report contacts per second.
+        #[arg(long)]
+        delete_all: bool,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Session cookie key (at least 64 bytes). Default: generated once and kept beside
+    /// the SQLite file.
+    #[arg(long, env = "SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+    /// Mark the session cookie Secure (when served over https).
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false)]
+    pub secure_cookies: bool,
+    /// Seconds between purges of expired contacts inside the server; 0 disables.
+    #[arg(long, env = "PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    pub purge_interval_secs: u64,
+    /// Create the demo account first if it is missing, and print its logins.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            bind: "127.0.0.1:8080".into(),
+            session_key: None,
+            secure_cookies: false,
+            purge_interval_secs: 3600,
+            demo: false,
+        }
+    }
+}
+
+pub const DEMO_ACCOUNT: &str = "Demo Realty";
+pub const DEMO_ADMIN: (&str, &str, &str) = ("admin@demo.test", "demo-admin", "Alex Admin");
+pub const DEMO_USER: (&str, &str, &str) = ("user@demo.test", "demo-user", "Riley User");
+const DEMO_CONTACTS: i64 = 300;
+
+/// The clock: real time, shifted by the seconds in `CONTACTS_ADMIN_CLOCK_OFFSET_FILE`
+/// when that is set (black-box tests move a running server past the 60-day window).
+fn clock_from_env() -> Arc<dyn Clock> {
+    match std::env::var("CONTACTS_ADMIN_CLOCK_OFFSET_FILE") {
+        Ok(path) if !path.is_empty() => Arc::new(OffsetFileClock::new(path)),
+        _ => Arc::new(SystemClock),
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<Repo> {
+    prepare_sqlite_dir(url).context("creating the database directory")?;
+    Repo::connect(url, clock_from_env())
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(url)))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_tracing();
+    let url = cli.database_url.clone();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(&url, args).await,
+        Command::Migrate => {
+            open(&url).await?;
+            println!("Database {} is up to date.", redact_url(&url));
+            Ok(())
+        }
+        Command::Seed { account, contacts } => {
+            let repo = open(&url).await?;
+            match contacts {
+                None => {
+                    let created = seed_demo(&repo).await?;
+                    println!("{}", if created { "Demo account created." } else { "Demo account already present." });
+                    print_demo_logins();
+                }
+                Some(n) if n > 0 => {
+                    let acc = repo.ensure_account(&account).await?;
+                    let mut users = Vec::new();
+                    if let Some(a) = repo.first_admin(acc).await? {
+                        users.push(a);
+                    }
+                    let started = Instant::now();
+                    let r = repo.seed_contacts(acc, n, &users).await?;
+                    println!(
+                        "Seeded {} contacts with {} associated rows into \"{account}\" in {:.1}s.",
+                        r.contacts,
+                        r.associated_rows,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                Some(_) => anyhow::bail!("--contacts must be a positive number"),
+            }
+            Ok(())
+        }
+        Command::Purge => {
+            let repo = open(&url).await?;
+            let r = repo.purge_expired().await?;
+            println!("Purged {} contacts past their 60-day window.", r.purged);
+            Ok(())
+        }
+        Command::CreateUser { account, email, password, role, name } => {
+            let repo = open(&url).await?;
+            let email = Email::parse(&email)?;
+            let role = Role::parse(&role)?;
+            if password.chars().count() < 8 {
+                anyhow::bail!("the password needs at least 8 characters");
+            }
+            let acc = repo.ensure_account(&account).await?;
+            let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_string());
+            let id = repo.upsert_user(acc, &email, &name, role, &crate::password::hash(&password)?).await?;
+            println!("User {} ({}) #{} in account \"{}\".", email.as_str(), role.as_str(), id, account);
+            Ok(())
+        }
+        Command::Bench { account, runs, delete_all } => {
+            let repo = open(&url).await?;
+            crate::jobs::bench::repository(&repo, &account, runs, delete_all).await
+        }
+    }
+}
+
+/// Creates the demo account, its two users and a few hundred contacts, unless present.
+pub async fn seed_demo(repo: &Repo) -> anyhow::Result<bool> {
+    if let Some(acc) = repo.find_account(DEMO_ACCOUNT).await? {
+        if repo.first_admin(acc).await?.is_some() {
+            return Ok(false);
+        }
+    }
+    let acc = repo.ensure_account(DEMO_ACCOUNT).await?;
+    let mut users = Vec::new();
+    for ((email, password, name), role) in [(DEMO_ADMIN, Role::Admin), (DEMO_USER, Role::User)] {
+        let email = Email::parse(email)?;
+        users.push(repo.upsert_user(acc, &email, name, role, &crate::password::hash(password)?).await?);
+    }
+    repo.seed_contacts(acc, DEMO_CONTACTS, &users).await?;
+    Ok(true)
+}
+
+fn print_demo_logins() {
+    println!("Demo logins (account \"{DEMO_ACCOUNT}\"):");
+    println!("  admin: {} / {}", DEMO_ADMIN.0, DEMO_ADMIN.1);
+    println!("  user:  {} / {}", DEMO_USER.0, DEMO_USER.1);
+}
+
+async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    prepare_sqlite_dir(url).context("creating the database directory")?;
+    let settings = Settings {
+        database_url: url.to_string(),
+        bind: args.bind.clone(),
+        session_key: args.session_key.clone(),
+        secure_cookies: args.secure_cookies,
+        purge_interval_secs: args.purge_interval_secs,
+        clock: clock_from_env(),
+    };
+    let app = Application::build(settings).await?;
+    if args.demo && seed_demo(app.repo()).await? {
+        println!("Demo account created.");
+    }
+    println!("contacts-admin listening on http://{}", app.address());
+    if args.demo {
+        print_demo_logins();
+    }
+    app.run_until_stopped().await
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

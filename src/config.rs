@@ -1,0 +1,82 @@
+//! Configuration of the server, from flags and environment variables.
+
+use crate::clock::Clock;
+use std::sync::Arc;
+
+/// The default database: a SQLite file in `./data`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/contacts-admin.db";
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    /// 64 bytes or more; when `None`, a key is generated once and kept next to the
+    /// SQLite file (or generated per start on PostgreSQL, logging everyone out).
+    pub session_key: Option<String>,
+    /// Mark the session cookie `Secure` (serve behind https).
+    pub secure_cookies: bool,
+    /// Seconds between purges inside the server (R9); 0 turns the in-server purge off.
+    pub purge_interval_secs: u64,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("session_key", &self.session_key.as_ref().map(|_| "<hidden>"))
+            .field("secure_cookies", &self.secure_cookies)
+            .field("purge_interval_secs", &self.purge_interval_secs)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{}:***{}", &url[..s], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Makes sure the directory of a SQLite file exists.
+pub fn prepare_sqlite_dir(url: &str) -> std::io::Result<()> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// The file of a `sqlite://` URL, if it names one.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_passwords() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn finds_sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/x.db?mode=rwc"), Some("data/x.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+}

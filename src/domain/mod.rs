@@ -1,0 +1,28 @@
+//! Domain types and rules, free of I/O: identifiers, roles, selections, the typed
+//! confirmation (R5) and the 60-day restore window (R8). Values are parsed here once,
+//! so the repository and the handlers only ever see checked values.
+
+pub mod confirmation;
+pub mod contact;
+pub mod ids;
+pub mod restore_window;
+pub mod role;
+pub mod selection;
+
+pub use confirmation::DeleteConfirmation;
+pub use contact::{Email, NewContact, TagName};
+pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
+pub use restore_window::{DaysLeft, RESTORE_WINDOW_DAYS};
+pub use role::Role;
+pub use selection::{Actor, Channel, ContactFilter, Selection, MAX_IDS_PER_REQUEST};
+
+/// A value a user typed that the domain refuses, with a message fit to show them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+impl InvalidInput {
+    pub fn new(msg: impl Into<String>) -> Self {
+        InvalidInput(msg.into())
+    }
+}

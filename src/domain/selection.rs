@@ -1,0 +1,228 @@
+//! Which contacts an operation applies to (U2, R6) and who performs it (R7).
+
+use super::ids::{truncate_for_message, ContactId, UserId, WorkflowId};
+use super::{InvalidInput, TagName};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// More explicit ids than this in one request are refused: larger selections use
+/// "select all" with a filter, which the server resolves itself.
+pub const MAX_IDS_PER_REQUEST: usize = 10_000;
+
+/// The search and tag filter of the contacts list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFilter {
+    /// Lower-cased search text, matched against name, email, phone and company.
+    pub q: Option<String>,
+    pub tag: Option<TagName>,
+}
+
+impl ContactFilter {
+    pub fn parse(q: Option<&str>, tag: Option<&str>) -> Result<Self, InvalidInput> {
+        let q = q.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(q) = q {
+            if q.chars().count() > 200 {
+                return Err(InvalidInput::new("The search text is too long (200 characters at most)."));
+            }
+        }
+        let tag = match tag.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(t) => Some(TagName::parse(t)?),
+            None => None,
+        };
+        Ok(ContactFilter { q: q.map(|s| s.to_lowercase()), tag })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.q.is_none() && self.tag.is_none()
+    }
+
+    /// A description for the audit log that names no person (R10): the search text
+    /// may be an email address, so only its presence is recorded.
+    pub fn describe(&self) -> String {
+        match (&self.q, &self.tag) {
+            (None, None) => "all contacts".to_string(),
+            (Some(_), None) => "all contacts matching a search".to_string(),
+            (None, Some(t)) => format!("all contacts tagged \"{}\"", t.as_str()),
+            (Some(_), Some(t)) => format!("all contacts tagged \"{}\" matching a search", t.as_str()),
+        }
+    }
+}
+
+/// A selection of contacts: explicit ids, or everything matching a filter at the
+/// moment the admin saw the page, minus the rows they unticked (R6, U2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Selection {
+    Ids(Vec<ContactId>),
+    AllMatching {
+        filter: ContactFilter,
+        as_of: DateTime<Utc>,
+        exclude: Vec<ContactId>,
+    },
+}
+
+impl Selection {
+    /// Explicit ids: at least one, at most [`MAX_IDS_PER_REQUEST`], duplicates folded.
+    pub fn ids(mut ids: Vec<ContactId>) -> Result<Self, InvalidInput> {
+        if ids.is_empty() {
+            return Err(InvalidInput::new("Select at least one contact."));
+        }
+        if ids.len() > MAX_IDS_PER_REQUEST {
+            return Err(InvalidInput(format!(
+                "Too many contacts listed one by one ({}); use \"Select all\" instead (at most {} ids).",
+                ids.len(),
+                MAX_IDS_PER_REQUEST
+            )));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(Selection::Ids(ids))
+    }
+
+    pub fn all_matching(
+        filter: ContactFilter,
+        as_of: DateTime<Utc>,
+        mut exclude: Vec<ContactId>,
+    ) -> Result<Self, InvalidInput> {
+        if exclude.len() > MAX_IDS_PER_REQUEST {
+            return Err(InvalidInput::new("Too many excluded contacts."));
+        }
+        exclude.sort_unstable();
+        exclude.dedup();
+        Ok(Selection::AllMatching { filter, as_of, exclude })
+    }
+
+    /// Parses the repeated `ids` form field.
+    pub fn parse_ids<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Vec<ContactId>, InvalidInput> {
+        let mut out = Vec::new();
+        for (n, s) in raw.into_iter().enumerate() {
+            if n >= MAX_IDS_PER_REQUEST {
+                return Err(InvalidInput(format!(
+                    "Too many contacts listed one by one; use \"Select all\" instead (at most {MAX_IDS_PER_REQUEST} ids)."
+                )));
+            }
+            out.push(ContactId::parse(s)?);
+        }
+        Ok(out)
+    }
+
+    /// Parses the `as_of` moment the list page was rendered with (RFC 3339).
+    pub fn parse_as_of(raw: Option<&str>) -> Result<DateTime<Utc>, InvalidInput> {
+        let raw = raw.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+            InvalidInput::new("\"Select all\" needs the moment the list was shown (as_of); reload the page and try again.")
+        })?;
+        DateTime::parse_from_rfc3339(raw)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|_| InvalidInput(format!("\"{}\" is not a valid as_of moment.", truncate_for_message(raw))))
+    }
+
+    /// Words for the audit log: ids and counts, never names or emails (R10).
+    pub fn describe(&self) -> String {
+        match self {
+            Selection::Ids(ids) if ids.len() == 1 => format!("contact #{}", ids[0]),
+            Selection::Ids(ids) => format!("{} selected contacts", ids.len()),
+            Selection::AllMatching { filter, as_of, exclude } => {
+                let mut s = format!("{} as of {}", filter.describe(), as_of.format("%Y-%m-%d %H:%M:%S UTC"));
+                if !exclude.is_empty() {
+                    s.push_str(&format!(", except {} unticked", exclude.len()));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// How an operation reached the repository (R7's channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    Ui,
+    Workflow(WorkflowId),
+    Cli,
+    System,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Ui => "ui",
+            Channel::Workflow(_) => "workflow",
+            Channel::Cli => "cli",
+            Channel::System => "system",
+        }
+    }
+
+    pub fn workflow_id(self) -> Option<WorkflowId> {
+        match self {
+            Channel::Workflow(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Who performs an operation: a user (for a workflow, the admin who activated it),
+/// or the system itself (purge) with no user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user: Option<UserId>,
+    pub channel: Channel,
+}
+
+impl Actor {
+    pub fn ui(user: UserId) -> Self {
+        Actor { user: Some(user), channel: Channel::Ui }
+    }
+    pub fn cli(user: Option<UserId>) -> Self {
+        Actor { user, channel: Channel::Cli }
+    }
+    pub fn workflow(workflow: WorkflowId, on_behalf_of: UserId) -> Self {
+        Actor { user: Some(on_behalf_of), channel: Channel::Workflow(workflow) }
+    }
+    pub fn system() -> Self {
+        Actor { user: None, channel: Channel::System }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_refuse_empty_and_fold_duplicates() {
+        assert!(Selection::ids(vec![]).is_err());
+        let s = Selection::ids(vec![ContactId(3), ContactId(1), ContactId(3)]).unwrap();
+        assert_eq!(s, Selection::Ids(vec![ContactId(1), ContactId(3)]));
+    }
+
+    #[test]
+    fn parse_ids_refuses_garbage_and_floods() {
+        assert!(Selection::parse_ids(["1", "x"]).is_err());
+        let many: Vec<String> = (1..=MAX_IDS_PER_REQUEST + 1).map(|n| n.to_string()).collect();
+        assert!(Selection::parse_ids(many.iter().map(String::as_str)).is_err());
+    }
+
+    #[test]
+    fn as_of_is_required_and_parsed() {
+        assert!(Selection::parse_as_of(None).is_err());
+        assert!(Selection::parse_as_of(Some("yesterday")).is_err());
+        let t = Selection::parse_as_of(Some("2026-01-02T03:04:05.123Z")).unwrap();
+        assert_eq!(t.timestamp_millis() % 1000, 123);
+    }
+
+    #[test]
+    fn descriptions_never_carry_the_search_text() {
+        let f = ContactFilter::parse(Some("jane@example.com"), None).unwrap();
+        assert_eq!(f.q.as_deref(), Some("jane@example.com"));
+        let s = Selection::all_matching(f, Utc::now(), vec![ContactId(9)]).unwrap();
+        let d = s.describe();
+        assert!(!d.contains("jane"), "{d}");
+        assert!(d.contains("except 1 unticked"), "{d}");
+    }
+
+    #[test]
+    fn filter_lowercases_and_limits() {
+        let f = ContactFilter::parse(Some("  ACME "), Some("")).unwrap();
+        assert_eq!(f.q.as_deref(), Some("acme"));
+        assert!(f.tag.is_none());
+        assert!(ContactFilter::parse(Some(&"a".repeat(201)), None).is_err());
+    }
+}

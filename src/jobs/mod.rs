@@ -1,0 +1,14 @@
+//! Work done outside requests: the periodic purge (R9) and the benchmarks.
+
+pub mod bench;
+pub mod purge;
+
+use crate::config::Settings;
+use crate::repo::Repo;
+
+/// Starts the server's background tasks.
+pub fn spawn_background(repo: Repo, settings: &Settings) {
+    if settings.purge_interval_secs > 0 {
+        tokio::spawn(purge::run_periodically(repo, std::time::Duration::from_secs(settings.purge_interval_secs)));
+    }
+}

@@ -1,0 +1,173 @@
+//! Accounts (tenants) and their users.
+
+use super::{millis, on_db, Repo, RepoError, RepoResult};
+use crate::domain::{AccountId, Email, Role, UserId};
+
+/// What login needs: the stored argon2 hash, never shown in `Debug`.
+#[derive(Clone)]
+pub struct LoginUser {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for LoginUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginUser")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("password_hash", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A signed-in user, as every page needs them.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserInfoRow {
+    id: i64,
+    account_id: i64,
+    account_name: String,
+    email: String,
+    name: String,
+    role: String,
+}
+
+impl Repo {
+    /// The account of that name, created if it does not exist.
+    pub async fn ensure_account(&self, name: &str) -> RepoResult<AccountId> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(RepoError::Invalid(crate::domain::InvalidInput::new(
+                "An account name has 1 to 100 characters.",
+            )));
+        }
+        let now = millis(self.now());
+        let id: i64 = on_db!(self, |pool, DB| {
+            sqlx::query("insert into accounts (name, created_at) values ($1, $2) on conflict (name) do nothing")
+                .bind(name)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("select id from accounts where name = $1").bind(name).fetch_one(pool).await?
+        });
+        Ok(AccountId(id))
+    }
+
+    pub async fn find_account(&self, name: &str) -> RepoResult<Option<AccountId>> {
+        let id: Option<i64> = on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select id from accounts where name = $1")
+                .bind(name.trim())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(id.map(AccountId))
+    }
+
+    /// Creates a user, or updates the name, role and password of the user with that
+    /// email in the same account. An email used in another account is refused.
+    pub async fn upsert_user(
+        &self,
+        account: AccountId,
+        email: &Email,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> RepoResult<UserId> {
+        let now = millis(self.now());
+        let existing: Option<(i64, i64)> = on_db!(self, |pool, DB| {
+            sqlx::query_as("select id, account_id from users where email = $1")
+                .bind(email.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        match existing {
+            Some((_, acc)) if acc != account.0 => Err(RepoError::Conflict(format!(
+                "{} already belongs to another account.",
+                email.as_str()
+            ))),
+            Some((id, _)) => {
+                on_db!(self, |pool, DB| {
+                    sqlx::query("update users set name = $1, role = $2, password_hash = $3 where id = $4")
+                        .bind(name)
+                        .bind(role.as_str())
+                        .bind(password_hash)
+                        .bind(id)
+                        .execute(pool)
+                        .await?;
+                });
+                Ok(UserId(id))
+            }
+            None => {
+                let id: i64 = on_db!(self, |pool, DB| {
+                    sqlx::query_scalar(
+                        "insert into users (account_id, email, name, role, password_hash, created_at)
+                         values ($1, $2, $3, $4, $5, $6) returning id",
+                    )
+                    .bind(account.0)
+                    .bind(email.as_str())
+                    .bind(name)
+                    .bind(role.as_str())
+                    .bind(password_hash)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await?
+                });
+                Ok(UserId(id))
+            }
+        }
+    }
+
+    pub async fn login_user(&self, email: &str) -> RepoResult<Option<LoginUser>> {
+        let row: Option<(i64, i64, String)> = on_db!(self, |pool, DB| {
+            sqlx::query_as("select id, account_id, password_hash from users where email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id, acc, hash)| LoginUser { id: UserId(id), account_id: AccountId(acc), password_hash: hash }))
+    }
+
+    pub async fn user_info(&self, user: UserId) -> RepoResult<Option<UserInfo>> {
+        let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role
+                 from users u join accounts a on a.id = u.account_id where u.id = $1",
+            )
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(match row {
+            Some(r) => Some(UserInfo {
+                id: UserId(r.id),
+                account_id: AccountId(r.account_id),
+                account_name: r.account_name,
+                email: r.email,
+                name: r.name,
+                role: Role::parse(&r.role)?,
+            }),
+            None => None,
+        })
+    }
+
+    /// An admin of the account, for work done in the account's name by the CLI.
+    pub async fn first_admin(&self, account: AccountId) -> RepoResult<Option<UserId>> {
+        let id: Option<i64> = on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select id from users where account_id = $1 and role = 'admin' order by id limit 1")
+                .bind(account.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(id.map(UserId))
+    }
+}

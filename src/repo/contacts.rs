@@ -1,0 +1,467 @@
+//! Live contacts: the list with search, tag filter and keyset pagination (R3), counts,
+//! one contact with its associated data (U7), creation and tags.
+
+use super::{from_millis, like_pattern, millis, on_db, BeginWrite, Repo, RepoError, RepoResult};
+use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagName};
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+/// Where a page of the list starts. Keyset cursors keep the last page as fast as the
+/// first at a million contacts: no `OFFSET` walks the rows before the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    First,
+    /// The page of contacts older than (listed after) this id.
+    After(ContactId),
+    /// The page of contacts newer than (listed before) this id.
+    Before(ContactId),
+    Last,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub cursor: Cursor,
+    pub size: u32,
+}
+
+impl PageRequest {
+    pub const SIZES: [u32; 4] = [25, 50, 100, 200];
+
+    pub fn first(size: u32) -> Self {
+        PageRequest { cursor: Cursor::First, size }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactRow {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub created_at: i64,
+    #[sqlx(skip)]
+    pub tags: Vec<String>,
+}
+
+impl ContactRow {
+    pub fn contact_id(&self) -> ContactId {
+        ContactId(self.id)
+    }
+
+    pub fn display_name(&self) -> String {
+        display_name(&self.first_name, &self.last_name, self.email.as_deref())
+    }
+
+    pub fn created(&self) -> DateTime<Utc> {
+        from_millis(self.created_at)
+    }
+}
+
+pub fn display_name(first: &str, last: &str, email: Option<&str>) -> String {
+    let name = format!("{first} {last}").trim().to_string();
+    if name.is_empty() {
+        email.unwrap_or("(no name)").to_string()
+    } else {
+        name
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ContactPage {
+    pub contacts: Vec<ContactRow>,
+    pub has_prev: bool,
+    pub has_next: bool,
+}
+
+impl ContactPage {
+    pub fn first_id(&self) -> Option<ContactId> {
+        self.contacts.first().map(ContactRow::contact_id)
+    }
+    pub fn last_id(&self) -> Option<ContactId> {
+        self.contacts.last().map(ContactRow::contact_id)
+    }
+}
+
+/// Everything a deletion would remove or change, shown on the contact page (U7).
+#[derive(Debug, Clone, Default)]
+pub struct ContactDetail {
+    pub contact: Option<ContactRow>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub conversations: Vec<(i64, String, String, i64)>,
+    pub notes: Vec<(i64, String, Option<String>, i64)>,
+    pub tasks: Vec<(i64, String, String, Option<i64>)>,
+    pub appointments: Vec<(i64, String, String, i64)>,
+    pub opportunities: Vec<(i64, String, String, i64)>,
+    pub manual_actions: Vec<(i64, String, String, String)>,
+    pub activities: Vec<(i64, String, String, Option<String>, i64)>,
+    pub files: Vec<(i64, String, String, i64)>,
+    pub groups_owned: Vec<(i64, String)>,
+    pub enrollments: Vec<(i64, String, String)>,
+    pub lists: Vec<(i64, String)>,
+}
+
+/// The lower-cased text the search box matches.
+pub(crate) fn search_text(c: &NewContact) -> String {
+    [
+        c.first_name.as_str(),
+        c.last_name.as_str(),
+        c.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
+        c.phone.as_deref().unwrap_or(""),
+        c.company.as_deref().unwrap_or(""),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .map(|s| s.to_lowercase())
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// Appends `c.account_id = … and c.deleted_at is null` and the filter's conditions.
+pub(crate) fn push_live_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, filter: &ContactFilter)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null");
+    if let Some(q) = &filter.q {
+        qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
+    }
+    if let Some(tag) = &filter.tag {
+        qb.push(" and c.id in (select t.contact_id from contact_tags t where t.account_id = ")
+            .push_bind(account.0)
+            .push(" and t.tag = ")
+            .push_bind(tag.as_str().to_string())
+            .push(")");
+    }
+}
+
+/// Appends the condition that picks a selection's live contacts (R3, R6).
+pub(crate) fn push_live_selection<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, sel: &Selection)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    match sel {
+        Selection::Ids(ids) => {
+            qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null and c.id in (");
+            push_id_list(qb, ids);
+            qb.push(")");
+        }
+        Selection::AllMatching { filter, as_of, exclude } => {
+            push_live_filter(qb, account, filter);
+            qb.push(" and c.created_at <= ").push_bind(millis(*as_of));
+            if !exclude.is_empty() {
+                qb.push(" and c.id not in (");
+                push_id_list(qb, exclude);
+                qb.push(")");
+            }
+        }
+    }
+}
+
+pub(crate) fn push_id_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, ids: &[ContactId])
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.0);
+    }
+}
+
+const CONTACT_COLUMNS: &str = "c.id, c.first_name, c.last_name, c.email, c.phone, c.company, c.created_at";
+
+impl Repo {
+    /// One page of the live contacts matching `filter`, newest first.
+    pub async fn list_contacts(
+        &self,
+        account: AccountId,
+        filter: &ContactFilter,
+        page: PageRequest,
+    ) -> RepoResult<ContactPage> {
+        let size = page.size.clamp(1, 500) as i64;
+        // Pages before the cursor are read in ascending order and turned around.
+        let ascending = matches!(page.cursor, Cursor::Before(_) | Cursor::Last);
+        let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new(format!("select {CONTACT_COLUMNS} from contacts c where "));
+            push_live_filter(&mut qb, account, filter);
+            match page.cursor {
+                Cursor::After(id) => {
+                    qb.push(" and c.id < ").push_bind(id.0);
+                }
+                Cursor::Before(id) => {
+                    qb.push(" and c.id > ").push_bind(id.0);
+                }
+                Cursor::First | Cursor::Last => {}
+            }
+            qb.push(if ascending { " order by c.id asc limit " } else { " order by c.id desc limit " });
+            qb.push_bind(size + 1);
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        if ascending {
+            rows.reverse();
+        }
+        let (has_prev, has_next) = match page.cursor {
+            Cursor::First => (false, more),
+            Cursor::After(_) => (true, more),
+            Cursor::Before(_) => (more, true),
+            Cursor::Last => (more, false),
+        };
+        self.attach_tags(&mut rows).await?;
+        Ok(ContactPage { contacts: rows, has_prev, has_next })
+    }
+
+    async fn attach_tags(&self, rows: &mut [ContactRow]) -> RepoResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<ContactId> = rows.iter().map(ContactRow::contact_id).collect();
+        let tags: Vec<(i64, String)> = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("select contact_id, tag from contact_tags where contact_id in (");
+            push_id_list(&mut qb, &ids);
+            qb.push(") order by tag");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        for (cid, tag) in tags {
+            if let Some(r) = rows.iter_mut().find(|r| r.id == cid) {
+                r.tags.push(tag);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many live contacts match `filter` (the "Select all N" banner, U2).
+    pub async fn count_contacts(&self, account: AccountId, filter: &ContactFilter) -> RepoResult<i64> {
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
+            push_live_filter(&mut qb, account, filter);
+            qb.build_query_scalar().fetch_one(pool).await?
+        }))
+    }
+
+    /// How many live contacts a selection holds right now.
+    pub async fn count_selection(&self, account: AccountId, sel: &Selection) -> RepoResult<i64> {
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
+            push_live_selection(&mut qb, account, sel);
+            qb.build_query_scalar().fetch_one(pool).await?
+        }))
+    }
+
+    /// The selection's live contacts in id order, `limit` at a time after `after` (export).
+    pub async fn selection_page(
+        &self,
+        account: AccountId,
+        sel: &Selection,
+        after: i64,
+        limit: i64,
+    ) -> RepoResult<Vec<ContactRow>> {
+        let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new(format!("select {CONTACT_COLUMNS} from contacts c where "));
+            push_live_selection(&mut qb, account, sel);
+            qb.push(" and c.id > ").push_bind(after).push(" order by c.id limit ").push_bind(limit);
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        self.attach_tags(&mut rows).await?;
+        Ok(rows)
+    }
+
+    /// A live contact of the account, or `None` (deleted, unknown or another account's).
+    pub async fn get_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<ContactRow>> {
+        let mut row: Option<ContactRow> = on_db!(self, |pool, DB| {
+            sqlx::query_as(&format!(
+                "select {CONTACT_COLUMNS} from contacts c where c.account_id = $1 and c.id = $2 and c.deleted_at is null"
+            ))
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?
+        });
+        if let Some(r) = row.as_mut() {
+            self.attach_tags(std::slice::from_mut(r)).await?;
+        }
+        Ok(row)
+    }
+
+    /// A live contact with everything a deletion would remove (U7).
+    pub async fn contact_detail(&self, account: AccountId, id: ContactId) -> RepoResult<Option<ContactDetail>> {
+        let Some(contact) = self.get_contact(account, id).await? else {
+            return Ok(None);
+        };
+        let (a, c) = (account.0, id.0);
+        let mut d = ContactDetail { contact: Some(contact), ..Default::default() };
+        on_db!(self, |pool, DB| {
+            d.conversations = sqlx::query_as(
+                "select v.id, v.channel, v.subject, (select count(*) from messages m where m.conversation_id = v.id)
+                 from conversations v where v.account_id = $1 and v.contact_id = $2 order by v.id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.notes = sqlx::query_as(
+                "select n.id, n.body, u.name, n.created_at from notes n left join users u on u.id = n.user_id
+                 where n.account_id = $1 and n.contact_id = $2 order by n.id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.tasks = sqlx::query_as(
+                "select id, title, status, due_at from tasks where account_id = $1 and contact_id = $2 order by id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.appointments = sqlx::query_as(
+                "select id, title, status, starts_at from appointments where account_id = $1 and contact_id = $2 order by starts_at desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.opportunities = sqlx::query_as(
+                "select id, name, status, value_cents from opportunities where account_id = $1 and contact_id = $2 order by id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.manual_actions = sqlx::query_as(
+                "select id, kind, description, status from manual_actions where account_id = $1 and contact_id = $2 order by id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.activities = sqlx::query_as(
+                "select x.id, x.kind, x.summary, u.name, x.created_at from activities x left join users u on u.id = x.user_id
+                 where x.account_id = $1 and x.contact_id = $2 order by x.created_at desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.files = sqlx::query_as(
+                "select id, name, content_type, size_bytes from files where account_id = $1 and contact_id = $2 order by id desc limit 100",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.groups_owned = sqlx::query_as(
+                "select id, name from community_groups where account_id = $1 and owner_contact_id = $2 order by name",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.enrollments = sqlx::query_as(
+                "select e.id, coalesce(k.name, w.name, '?'), e.status from enrollments e
+                 left join campaigns k on k.id = e.campaign_id left join workflows w on w.id = e.workflow_id
+                 where e.account_id = $1 and e.contact_id = $2 order by e.id",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+            d.lists = sqlx::query_as(
+                "select l.id, l.name from list_members m join lists l on l.id = m.list_id
+                 where m.account_id = $1 and m.contact_id = $2 order by l.name",
+            )
+            .bind(a).bind(c).fetch_all(pool).await?;
+        });
+        Ok(Some(d))
+    }
+
+    /// An attached file of a live contact: (name, content type, bytes).
+    pub async fn contact_file(
+        &self,
+        account: AccountId,
+        contact: ContactId,
+        file_id: i64,
+    ) -> RepoResult<Option<(String, String, Vec<u8>)>> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select f.name, f.content_type, f.content from files f join contacts c on c.id = f.contact_id
+                 where f.account_id = $1 and f.contact_id = $2 and f.id = $3 and c.deleted_at is null",
+            )
+            .bind(account.0)
+            .bind(contact.0)
+            .bind(file_id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Creates a contact; a live contact with the same email is a conflict.
+    pub async fn create_contact(&self, account: AccountId, c: &NewContact) -> RepoResult<ContactId> {
+        let now = millis(self.now());
+        let search = search_text(c);
+        let result: Result<i64, sqlx::Error> = on_db!(self, |pool, DB| {
+            async {
+                let mut tx = pool.begin_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "insert into contacts (account_id, first_name, last_name, email, phone, company, search_text, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning id",
+                )
+                .bind(account.0)
+                .bind(&c.first_name)
+                .bind(&c.last_name)
+                .bind(c.email.as_ref().map(|e| e.as_str()))
+                .bind(c.phone.as_deref())
+                .bind(c.company.as_deref())
+                .bind(&search)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for tag in &c.tags {
+                    sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
+                        .bind(account.0).bind(tag.as_str()).execute(&mut *tx).await?;
+                    sqlx::query("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, $4) on conflict do nothing")
+                        .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+            .await
+        });
+        match result {
+            Ok(id) => Ok(ContactId(id)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(RepoError::Conflict(format!(
+                "A contact with the email {} already exists.",
+                c.email.as_ref().map(|e| e.as_str()).unwrap_or("")
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tags the selection's live contacts; returns the ids that did not have the tag.
+    pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
+        let now = millis(self.now());
+        let ids: Vec<i64> = on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
+                .bind(account.0)
+                .bind(tag.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let mut qb = QueryBuilder::<DB>::new("insert into contact_tags (contact_id, tag, account_id, created_at) select c.id, ");
+            qb.push_bind(tag.as_str().to_string())
+                .push(", c.account_id, ")
+                .push_bind(now)
+                .push(" from contacts c where ");
+            push_live_selection(&mut qb, account, sel);
+            qb.push(" on conflict do nothing returning contact_id");
+            let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            ids
+        });
+        Ok(ids.into_iter().map(ContactId).collect())
+    }
+
+    /// Removes a tag from a live contact; false if it did not have it.
+    pub async fn remove_tag(&self, account: AccountId, contact: ContactId, tag: &TagName) -> RepoResult<bool> {
+        let n = on_db!(self, |pool, DB| {
+            sqlx::query(
+                "delete from contact_tags where account_id = $1 and contact_id = $2 and tag = $3
+                 and contact_id in (select id from contacts where id = $2 and deleted_at is null)",
+            )
+            .bind(account.0)
+            .bind(contact.0)
+            .bind(tag.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// The account's tag names, for the filter and pickers.
+    pub async fn account_tags(&self, account: AccountId) -> RepoResult<Vec<String>> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select name from tags where account_id = $1 order by name limit 500")
+                .bind(account.0)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+}

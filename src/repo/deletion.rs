@@ -1,0 +1,407 @@
+//! Deleting contacts (R2–R7): the pre-delete impact, and a deletion as a batch that is
+//! applied chunk by chunk. Each chunk is one transaction that marks its contacts deleted
+//! and applies every effect of R2 to exactly those contacts, then advances the batch's
+//! cursor, so a deletion interrupted at any point resumes where it stopped (L2) and no
+//! contact is ever half-deleted.
+
+use super::contacts::push_live_selection;
+use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
+use crate::domain::{AccountId, Actor, BatchId, DeleteConfirmation, Selection, UserId, WorkflowId};
+use chrono::{DateTime, Duration, Utc};
+use sqlx::QueryBuilder;
+
+/// Contacts per chunk when a deletion runs inside one request.
+pub const DEFAULT_CHUNK: i64 = 500;
+
+/// What deleting a selection would remove or change (U4's warnings), from aggregate
+/// queries only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeletionImpact {
+    pub contacts: i64,
+    pub conversations: i64,
+    pub messages: i64,
+    pub notes: i64,
+    pub tasks: i64,
+    pub appointments: i64,
+    pub opportunities: i64,
+    pub manual_actions: i64,
+    pub activities: i64,
+    pub files: i64,
+    pub group_ownerships: i64,
+    pub list_memberships: i64,
+    pub active_enrollments: i64,
+    pub open_opportunities: i64,
+    pub upcoming_appointments: i64,
+    /// Contacts that another user worked on in the last 7 days.
+    pub worked_on_by_others: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkOutcome {
+    pub deleted: u64,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletionReport {
+    pub batch: BatchId,
+    pub deleted: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchInfo {
+    pub id: BatchId,
+    pub account_id: AccountId,
+    pub actor_user_id: Option<UserId>,
+    pub actor_name: Option<String>,
+    pub workflow_id: Option<WorkflowId>,
+    pub workflow_name: Option<String>,
+    pub channel: String,
+    pub description: String,
+    pub reason: Option<String>,
+    pub state: String,
+    pub total: i64,
+    pub deleted: i64,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Contacts of this batch that are still deleted and inside the window.
+    pub restorable: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    id: i64,
+    account_id: i64,
+    actor_user_id: Option<i64>,
+    actor_name: Option<String>,
+    workflow_id: Option<i64>,
+    workflow_name: Option<String>,
+    channel: String,
+    description: String,
+    reason: Option<String>,
+    state: String,
+    total: i64,
+    deleted_count: i64,
+    created_at: i64,
+    finished_at: Option<i64>,
+    restorable: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RunningBatch {
+    selection: Option<String>,
+    cursor_id: i64,
+    state: String,
+    actor_user_id: Option<i64>,
+    workflow_id: Option<i64>,
+    channel: String,
+    description: String,
+    reason: Option<String>,
+    deleted_count: i64,
+}
+
+/// The associated rows R2 removes, children before parents.
+const REMOVED_WITH_CONTACT: [&str; 10] = [
+    "messages",
+    "conversations",
+    "notes",
+    "tasks",
+    "appointments",
+    "opportunities",
+    "manual_actions",
+    "activities",
+    "files",
+    "list_members",
+];
+
+impl Repo {
+    /// Counts, per associated kind, what deleting `sel` would remove, and the
+    /// pre-delete warnings (U4). `actor` is who is about to delete, so "worked on by
+    /// others" leaves out their own activity.
+    pub async fn deletion_impact(
+        &self,
+        account: AccountId,
+        sel: &Selection,
+        actor: Option<UserId>,
+    ) -> RepoResult<DeletionImpact> {
+        let now = self.now();
+        let week_ago = millis(now - Duration::days(7));
+        let now = millis(now);
+        let actor = actor.map(|u| u.0).unwrap_or(0);
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("with sel as (select c.id from contacts c where ");
+            push_live_selection(&mut qb, account, sel);
+            qb.push(") select (select count(*) from sel) as contacts");
+            for (col, table) in [
+                ("conversations", "conversations"),
+                ("messages", "messages"),
+                ("notes", "notes"),
+                ("tasks", "tasks"),
+                ("appointments", "appointments"),
+                ("opportunities", "opportunities"),
+                ("manual_actions", "manual_actions"),
+                ("activities", "activities"),
+                ("files", "files"),
+                ("group_ownerships", "community_groups"),
+                ("list_memberships", "list_members"),
+            ] {
+                let key = if table == "community_groups" { "owner_contact_id" } else { "contact_id" };
+                qb.push(format!(", (select count(*) from {table} x where x.{key} in (select id from sel)) as {col}"));
+            }
+            qb.push(", (select count(*) from enrollments x where x.contact_id in (select id from sel) and x.status = 'active') as active_enrollments");
+            qb.push(", (select count(*) from opportunities x where x.contact_id in (select id from sel) and x.status = 'open') as open_opportunities");
+            qb.push(", (select count(*) from appointments x where x.contact_id in (select id from sel) and x.status = 'scheduled' and x.starts_at >= ")
+                .push_bind(now)
+                .push(") as upcoming_appointments");
+            qb.push(", (select count(distinct x.contact_id) from activities x where x.contact_id in (select id from sel) and x.user_id is not null and x.user_id <> ")
+                .push_bind(actor)
+                .push(" and x.created_at >= ")
+                .push_bind(week_ago)
+                .push(") as worked_on_by_others");
+            qb.build_query_as().fetch_one(pool).await?
+        }))
+    }
+
+    /// Deletes `sel` now, inside the caller's request: a batch run to the end.
+    pub async fn delete_contacts(
+        &self,
+        account: AccountId,
+        actor: Actor,
+        sel: &Selection,
+        reason: Option<&str>,
+        confirmed: DeleteConfirmation,
+    ) -> RepoResult<DeletionReport> {
+        let batch = self.start_deletion(account, actor, sel, reason, confirmed).await?;
+        let mut deleted = 0;
+        loop {
+            let step = self.delete_next_chunk(account, batch, DEFAULT_CHUNK).await?;
+            deleted += step.deleted;
+            if step.done {
+                return Ok(DeletionReport { batch, deleted });
+            }
+        }
+    }
+
+    /// Records a deletion of `sel` as a running batch and returns its id; nothing is
+    /// deleted yet. Refused unless the actor is an admin of the account (R1).
+    pub async fn start_deletion(
+        &self,
+        account: AccountId,
+        actor: Actor,
+        sel: &Selection,
+        reason: Option<&str>,
+        _confirmed: DeleteConfirmation,
+    ) -> RepoResult<BatchId> {
+        let user = actor.user.ok_or_else(|| RepoError::Forbidden("Only an admin may delete contacts.".into()))?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(500).collect::<String>());
+        let selection = serde_json::to_string(sel).map_err(|e| RepoError::Conflict(e.to_string()))?;
+        let total = self.count_selection(account, sel).await?;
+        let now = millis(self.now());
+        let id: Option<i64> = on_db!(self, |pool, DB| {
+            // The role check is folded into the insert: no admin, no batch.
+            sqlx::query_scalar(
+                "insert into deletion_batches
+                   (account_id, actor_user_id, workflow_id, channel, selection, description, reason, total, created_at)
+                 select $1, u.id, $3, $4, $5, $6, $7, $8, $9 from users u
+                 where u.id = $2 and u.account_id = $1 and u.role = 'admin'
+                 returning id",
+            )
+            .bind(account.0)
+            .bind(user.0)
+            .bind(actor.channel.workflow_id().map(|w| w.0))
+            .bind(actor.channel.as_str())
+            .bind(&selection)
+            .bind(sel.describe())
+            .bind(reason)
+            .bind(total)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        id.map(BatchId).ok_or_else(|| RepoError::Forbidden("Only an admin of this account may delete contacts.".into()))
+    }
+
+    /// Applies the next chunk of a running batch in one transaction (R2). When nothing
+    /// is left, closes the batch and writes its audit event (R7).
+    pub async fn delete_next_chunk(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
+        let now = millis(self.now());
+        on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_write().await?;
+            let b: Option<RunningBatch> = sqlx::query_as(&format!(
+                "select selection, cursor_id, state, actor_user_id, workflow_id, channel, description, reason, deleted_count
+                 from deletion_batches where id = $1 and account_id = $2{}",
+                _Dialect::FOR_UPDATE
+            ))
+            .bind(batch.0)
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(b) = b else {
+                return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
+            };
+            let sel: Option<Selection> = b.selection.as_deref().and_then(|s| serde_json::from_str(s).ok());
+            let (Some(sel), "running") = (sel, b.state.as_str()) else {
+                return Ok(ChunkOutcome { deleted: 0, done: true });
+            };
+
+            let mut qb = QueryBuilder::<DB>::new("select max(id) from (select c.id from contacts c where ");
+            push_live_selection(&mut qb, account, &sel);
+            qb.push(" and c.id > ").push_bind(b.cursor_id).push(" order by c.id limit ").push_bind(limit).push(") t");
+            let upper: Option<i64> = qb.build_query_scalar().fetch_one(&mut *tx).await?;
+
+            let Some(upper) = upper else {
+                // Nothing left: close the batch, forget the selection (it may hold a
+                // search text that names someone, R10) and audit it.
+                sqlx::query("update deletion_batches set state = 'done', selection = null, finished_at = $1 where id = $2")
+                    .bind(now)
+                    .bind(batch.0)
+                    .execute(&mut *tx)
+                    .await?;
+                if b.deleted_count > 0 {
+                    sqlx::query(
+                        "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
+                         values ($1, $2, $3, $4, $5, 'delete', $6, $7, $8, $9)",
+                    )
+                    .bind(account.0)
+                    .bind(now)
+                    .bind(b.actor_user_id)
+                    .bind(b.workflow_id)
+                    .bind(&b.channel)
+                    .bind(b.deleted_count)
+                    .bind(&b.description)
+                    .bind(&b.reason)
+                    .bind(batch.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                return Ok(ChunkOutcome { deleted: 0, done: true });
+            };
+
+            // Mark the chunk's contacts deleted. `deleted_at is null` (in the selection)
+            // makes a second deletion of the same contact a no-op (R4); on PostgreSQL a
+            // concurrent deletion that got there first is re-checked after its commit.
+            let mut qb = QueryBuilder::<DB>::new("update contacts set deleted_at = ");
+            qb.push_bind(now)
+                .push(", updated_at = ")
+                .push_bind(now)
+                .push(", deleted_by_user_id = ")
+                .push_bind(b.actor_user_id)
+                .push(", deleted_by_workflow_id = ")
+                .push_bind(b.workflow_id)
+                .push(", deletion_batch_id = ")
+                .push_bind(batch.0)
+                .push(" where id in (select c.id from contacts c where ");
+            push_live_selection(&mut qb, account, &sel);
+            qb.push(" and c.id > ").push_bind(b.cursor_id).push(" and c.id <= ").push_bind(upper).push(")");
+            let deleted = qb.build().execute(&mut *tx).await?.rows_affected();
+
+            // R2 for exactly the contacts this chunk marked.
+            let chunk = "select id from contacts where deletion_batch_id = $2 and id > $3 and id <= $4";
+            for table in REMOVED_WITH_CONTACT {
+                sqlx::query(&format!("delete from {table} where account_id = $1 and contact_id in ({chunk})"))
+                    .bind(account.0)
+                    .bind(batch.0)
+                    .bind(b.cursor_id)
+                    .bind(upper)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(&format!(
+                "update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({chunk})"
+            ))
+            .bind(account.0)
+            .bind(batch.0)
+            .bind(b.cursor_id)
+            .bind(upper)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = $5
+                 where account_id = $1 and status = 'active' and contact_id in ({chunk})"
+            ))
+            .bind(account.0)
+            .bind(batch.0)
+            .bind(b.cursor_id)
+            .bind(upper)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+
+            sqlx::query("update deletion_batches set cursor_id = $1, deleted_count = deleted_count + $2 where id = $3")
+                .bind(upper)
+                .bind(deleted as i64)
+                .bind(batch.0)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(ChunkOutcome { deleted, done: false })
+        })
+    }
+
+    /// Stops a running batch: what is deleted stays deleted (and restorable).
+    pub async fn cancel_deletion(&self, account: AccountId, batch: BatchId) -> RepoResult<bool> {
+        let now = millis(self.now());
+        let n = on_db!(self, |pool, DB| {
+            sqlx::query(
+                "update deletion_batches set state = 'cancelled', selection = null, finished_at = $1
+                 where id = $2 and account_id = $3 and state = 'running'",
+            )
+            .bind(now)
+            .bind(batch.0)
+            .bind(account.0)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Batches left running (by a crash or a restart), oldest first, across accounts.
+    pub async fn running_deletions(&self) -> RepoResult<Vec<(AccountId, BatchId)>> {
+        let rows: Vec<(i64, i64)> = on_db!(self, |pool, DB| {
+            sqlx::query_as("select account_id, id from deletion_batches where state = 'running' order by id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(a, b)| (AccountId(a), BatchId(b))).collect())
+    }
+
+    /// One deletion batch of the account, with how much of it can still be restored.
+    pub async fn batch_info(&self, account: AccountId, batch: BatchId) -> RepoResult<Option<BatchInfo>> {
+        let cutoff = millis(crate::domain::restore_window::cutoff(self.now()));
+        let row: Option<BatchRow> = on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select b.id, b.account_id, b.actor_user_id, u.name as actor_name, b.workflow_id, w.name as workflow_name,
+                        b.channel, b.description, b.reason, b.state, b.total, b.deleted_count, b.created_at, b.finished_at,
+                        (select count(*) from contacts c where c.deletion_batch_id = b.id and c.deleted_at > $3) as restorable
+                 from deletion_batches b
+                 left join users u on u.id = b.actor_user_id
+                 left join workflows w on w.id = b.workflow_id
+                 where b.id = $1 and b.account_id = $2",
+            )
+            .bind(batch.0)
+            .bind(account.0)
+            .bind(cutoff)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|r| BatchInfo {
+            id: BatchId(r.id),
+            account_id: AccountId(r.account_id),
+            actor_user_id: r.actor_user_id.map(UserId),
+            actor_name: r.actor_name,
+            workflow_id: r.workflow_id.map(WorkflowId),
+            workflow_name: r.workflow_name,
+            channel: r.channel,
+            description: r.description,
+            reason: r.reason,
+            state: r.state,
+            total: r.total,
+            deleted: r.deleted_count,
+            created_at: from_millis(r.created_at),
+            finished_at: r.finished_at.map(from_millis),
+            restorable: r.restorable,
+        }))
+    }
+}

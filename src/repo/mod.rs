@@ -1,0 +1,259 @@
+//! The repository: the only home of SQL. Every call takes the [`AccountId`] it works in
+//! and returns domain types; transactions begin and end here.
+//!
+//! One API over two backends, SQLite (embedded default) and PostgreSQL. Both schemas
+//! store times as epoch milliseconds and use `$n` placeholders, so almost every
+//! statement is one string shared by both; [`on_db!`] expands a body once per backend
+//! with the matching pool type. Where the dialects differ (row locking, maintenance
+//! pragmas), the difference is a small named fragment beside the statement.
+
+pub mod accounts;
+pub mod audit;
+pub mod contacts;
+pub mod deletion;
+pub mod restore;
+pub mod seed;
+
+use crate::clock::Clock;
+use crate::domain::{AccountId, InvalidInput};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use accounts::{LoginUser, UserInfo};
+pub use audit::{AuditAction, AuditEvent, AuditFilter};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
+pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
+pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport};
+
+/// Errors of the repository. `Invalid` and `NotFound` carry messages fit for a user;
+/// `Database` is logged and shown as a plain server error.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The actor may not do this (R1, R11): not an admin of the account.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type RepoResult<T> = Result<T, RepoError>;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool and `$DB` to its
+/// `sqlx::Database` type: the body is compiled once per backend from one source.
+macro_rules! on_db {
+    ($repo:expr, |$pool:ident, $DB:ident| $body:expr) => {
+        match &$repo.db {
+            $crate::repo::Db::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Sqlite;
+                #[allow(unused_imports)]
+                use $crate::repo::SqliteDialect as _Dialect;
+                $body
+            }
+            $crate::repo::Db::Postgres($pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Postgres;
+                #[allow(unused_imports)]
+                use $crate::repo::PostgresDialect as _Dialect;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// What differs between the two SQL dialects, as constants the shared code splices in.
+pub(crate) trait Dialect {
+    /// Appended to a `SELECT` that claims rows another process may claim too.
+    const SKIP_LOCKED: &'static str;
+    /// Appended to a `SELECT` of a row this transaction will update.
+    const FOR_UPDATE: &'static str;
+}
+pub(crate) struct SqliteDialect;
+pub(crate) struct PostgresDialect;
+impl Dialect for SqliteDialect {
+    // SQLite has one writer at a time (`BEGIN IMMEDIATE`): claiming is implicit.
+    const SKIP_LOCKED: &'static str = "";
+    const FOR_UPDATE: &'static str = "";
+}
+impl Dialect for PostgresDialect {
+    const SKIP_LOCKED: &'static str = " for update skip locked";
+    const FOR_UPDATE: &'static str = " for update";
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
+/// with "database is locked" when both try to upgrade a read lock.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
+        self.begin()
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Escapes `%`, `_` and `\` so a search for "50%" finds "50%" (used with `escape '\'`).
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut s = String::with_capacity(q.len() + 2);
+    s.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+/// Which backend a `DATABASE_URL` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The repository handle: cheap to clone, shared by handlers, jobs and the CLI.
+#[derive(Clone)]
+pub struct Repo {
+    pub(crate) db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl Repo {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file if
+    /// missing, and applies the migrations of that backend.
+    pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> RepoResult<Repo> {
+        let db = match Backend::of_url(url) {
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Db::Postgres(pool)
+            }
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    // R10: deleted content is overwritten, not left in free pages
+                    .pragma("secure_delete", "ON")
+                    .pragma("cache_size", "-32768")
+                    .pragma("temp_store", "memory");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Db::Sqlite(pool)
+            }
+        };
+        Ok(Repo { db, clock })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// `GET /healthz`: does the database answer?
+    pub async fn ping(&self) -> RepoResult<()> {
+        on_db!(self, |pool, DB| {
+            sqlx::query("select 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, |pool, DB| pool.close().await)
+    }
+
+    /// SQLite keeps old page images in its write-ahead log until a checkpoint: after
+    /// personal data is erased, fold the log into the file and truncate it (R10).
+    pub(crate) async fn scrub_write_ahead_log(&self) -> RepoResult<()> {
+        if let Db::Sqlite(pool) = &self.db {
+            sqlx::query("pragma wal_checkpoint(truncate)").execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `account` exists, for entry points that take an account from outside.
+    pub async fn account_exists(&self, account: AccountId) -> RepoResult<bool> {
+        let n: i64 = on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select count(*) from accounts where id = $1")
+                .bind(account.0)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,1 @@
+//! One error type for the web layer.
