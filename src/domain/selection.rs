@@ -50,8 +50,10 @@ impl ContactFilter {
 
 /// A selection of contacts: explicit ids, or everything matching a filter at the
 /// moment the admin saw the page, minus the rows they unticked (R6, U2).
+///
+/// Stored as JSON with a `kind` field while a deletion runs (see [`StoredSelection`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(from = "StoredSelection", into = "StoredSelection")]
 pub enum Selection {
     Ids(Vec<ContactId>),
     AllMatching {
@@ -59,6 +61,40 @@ pub enum Selection {
         as_of: DateTime<Utc>,
         exclude: Vec<ContactId>,
     },
+}
+
+/// The stored form of a [`Selection`]: `{"kind":"ids","ids":[…]}` or
+/// `{"kind":"all_matching","filter":…,"as_of":…,"exclude":[…]}`. An internally tagged
+/// enum cannot hold a bare list, so the ids get a field of their own.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum StoredSelection {
+    Ids {
+        ids: Vec<ContactId>,
+    },
+    AllMatching {
+        filter: ContactFilter,
+        as_of: DateTime<Utc>,
+        exclude: Vec<ContactId>,
+    },
+}
+
+impl From<StoredSelection> for Selection {
+    fn from(s: StoredSelection) -> Self {
+        match s {
+            StoredSelection::Ids { ids } => Selection::Ids(ids),
+            StoredSelection::AllMatching { filter, as_of, exclude } => Selection::AllMatching { filter, as_of, exclude },
+        }
+    }
+}
+
+impl From<Selection> for StoredSelection {
+    fn from(s: Selection) -> Self {
+        match s {
+            Selection::Ids(ids) => StoredSelection::Ids { ids },
+            Selection::AllMatching { filter, as_of, exclude } => StoredSelection::AllMatching { filter, as_of, exclude },
+        }
+    }
 }
 
 impl Selection {
@@ -216,6 +252,31 @@ mod tests {
         let d = s.describe();
         assert!(!d.contains("jane"), "{d}");
         assert!(d.contains("except 1 unticked"), "{d}");
+    }
+
+    #[test]
+    fn both_kinds_round_trip_through_json() {
+        let ids = Selection::ids(vec![ContactId(2), ContactId(1)]).unwrap();
+        let json = serde_json::to_string(&ids).unwrap();
+        assert_eq!(json, r#"{"kind":"ids","ids":[1,2]}"#);
+        assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), ids);
+        let f = ContactFilter::parse(Some("acme"), Some("VIP")).unwrap();
+        let all = Selection::all_matching(f, Utc::now(), vec![ContactId(7)]).unwrap();
+        let json = serde_json::to_string(&all).unwrap();
+        assert!(json.starts_with(r#"{"kind":"all_matching","filter":"#), "{json}");
+        assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), all);
+    }
+
+    #[test]
+    fn selections_round_trip_through_json() {
+        let f = ContactFilter::parse(Some("a"), Some("VIP")).unwrap();
+        for s in [
+            Selection::ids(vec![ContactId(2), ContactId(5)]).unwrap(),
+            Selection::all_matching(f, Utc::now(), vec![ContactId(7)]).unwrap(),
+        ] {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), s);
+        }
     }
 
     #[test]

@@ -194,7 +194,7 @@ impl Repo {
     ) -> RepoResult<BatchId> {
         let user = actor.user.ok_or_else(|| RepoError::Forbidden("Only an admin may delete contacts.".into()))?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| r.chars().take(500).collect::<String>());
-        let selection = serde_json::to_string(sel).map_err(|e| RepoError::Conflict(e.to_string()))?;
+        let selection = serde_json::to_string(sel).map_err(|e| RepoError::Internal(format!("selection: {e}")))?;
         let total = self.count_selection(account, sel).await?;
         let now = millis(self.now());
         let id: Option<i64> = on_db!(self, |pool, DB| {
@@ -239,10 +239,14 @@ impl Repo {
             let Some(b) = b else {
                 return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
             };
-            let sel: Option<Selection> = b.selection.as_deref().and_then(|s| serde_json::from_str(s).ok());
-            let (Some(sel), "running") = (sel, b.state.as_str()) else {
+            if b.state != "running" {
                 return Ok(ChunkOutcome { deleted: 0, done: true });
-            };
+            }
+            let sel: Selection = b
+                .selection
+                .as_deref()
+                .ok_or_else(|| RepoError::Internal(format!("running deletion {batch} has no selection")))
+                .and_then(|s| serde_json::from_str(s).map_err(|e| RepoError::Internal(format!("deletion {batch}: {e}"))))?;
 
             let mut qb = QueryBuilder::<DB>::new("select max(id) from (select c.id from contacts c where ");
             push_live_selection(&mut qb, account, &sel);

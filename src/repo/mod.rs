@@ -45,6 +45,8 @@ pub enum RepoError {
     Forbidden(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -130,7 +132,7 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 

@@ -125,7 +125,7 @@ impl Repo {
                     co.name,
                     lower(f.name || ' ' || l.name || ' ' || f.name || '.' || l.name || '.' || seq.n || '@' || co.domain
                           || ' +1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000) || ' ' || co.name),
-                    $4 - ($2 - seq.n) * 60000, $4 - ($2 - seq.n) * 60000
+                    $4 - ($2 - seq.n) * $5, $4 - ($2 - seq.n) * $5
              from seq
              join f on f.i = seq.n % 40
              join l on l.i = (seq.n / 40) % 40
@@ -192,6 +192,8 @@ impl Repo {
         ];
         let file_body: Vec<u8> = b"Signed agreement, scanned copy. This text stands for the attached document.\n"[..64].to_vec();
 
+        // creation times spread over about two years before now, newest last
+        let spacing = (2 * 365 * day / n.max(1)).max(60_000);
         let mut report = SeedReport::default();
         let mut done = 0i64;
         while done < n {
@@ -206,6 +208,7 @@ impl Repo {
                     .bind(base + take)
                     .bind(account.0)
                     .bind(now)
+                    .bind(spacing)
                     .execute(&mut *tx)
                     .await?;
                 let after: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from contacts").fetch_one(&mut *tx).await?;

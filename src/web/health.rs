@@ -1,5 +1,7 @@
-//! `GET /healthz`: 200 when the database answers.
+//! `GET /healthz` (200 when the database answers), the home redirect and the 404 page.
 
+use super::error::AppError;
+use super::page::see_other;
 use crate::repo::Repo;
 use actix_web::{web, HttpResponse};
 
@@ -14,5 +16,9 @@ pub async fn healthz(repo: web::Data<Repo>) -> HttpResponse {
 }
 
 pub async fn home() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body("<!doctype html><title>contacts-admin</title><h1>contacts-admin</h1>")
+    see_other("/contacts")
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("There is no page at this address.".into()))
 }

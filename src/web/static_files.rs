@@ -16,3 +16,14 @@ pub async fn serve(path: web::Path<String>) -> HttpResponse {
         None => HttpResponse::NotFound().content_type("text/plain").body("not found"),
     }
 }
+
+/// Browsers ask for `/favicon.ico`; the icon is an SVG.
+pub async fn favicon() -> HttpResponse {
+    match Assets::get("favicon.svg") {
+        Some(file) => HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(file.data.into_owned()),
+        None => HttpResponse::NoContent().finish(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Login and logout (argon2 hashes; the session is renewed at login).
+
+use super::error::WebResult;
+use super::form::Fields;
+use super::page::{render, see_other};
+use super::session::TypedSession;
+use crate::repo::Repo;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    next: String,
+}
+
+/// Only local paths are followed after login, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/contacts".to_string(),
+    }
+}
+
+pub async fn login_form(session: TypedSession, query: web::Query<Vec<(String, String)>>) -> WebResult<HttpResponse> {
+    if session.user_id().is_some() {
+        return Ok(see_other("/contacts"));
+    }
+    let next = safe_next(query.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
+    render(&LoginPage { csrf: session.csrf_token()?, email: String::new(), error: None, next })
+}
+
+pub async fn login(session: TypedSession, repo: web::Data<Repo>, form: Fields) -> WebResult<HttpResponse> {
+    let email = form.get("email").unwrap_or("").trim().to_string();
+    let password = form.get("password").unwrap_or("");
+    let next = safe_next(form.get("next"));
+    let user = if email.is_empty() || email.len() > 254 { None } else { repo.login_user(&email).await? };
+    // Verify against a decoy hash for unknown emails: same time, same message.
+    let ok = match &user {
+        Some(u) => crate::password::verify(&u.password_hash, password),
+        None => {
+            crate::password::verify(crate::password::decoy_hash(), password);
+            false
+        }
+    };
+    match (ok, user) {
+        (true, Some(u)) => {
+            session.log_in(u.id)?;
+            Ok(see_other(&next))
+        }
+        _ => {
+            let page = LoginPage {
+                csrf: session.csrf_token()?,
+                email,
+                error: Some("That email and password do not match an account.".into()),
+                next,
+            };
+            let body = page.render().map_err(super::error::AppError::from)?;
+            Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(body))
+        }
+    }
+}
+
+pub async fn logout(session: TypedSession) -> HttpResponse {
+    session.log_out();
+    see_other("/login")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(super::safe_next(Some("/contacts?q=a")), "/contacts?q=a");
+        assert_eq!(super::safe_next(Some("//evil.example")), "/contacts");
+        assert_eq!(super::safe_next(Some("https://evil.example")), "/contacts");
+        assert_eq!(super::safe_next(None), "/contacts");
+    }
+}

@@ -1,0 +1,490 @@
+//! The contacts list (U1–U3), the delete modal and deletion (U4, U5, R1, R5, R6), the
+//! contact page (U7), creating contacts and tagging.
+
+use super::error::{AppError, WebResult};
+use super::form::{query_fields, Fields};
+use super::page::{plural, render, see_other, thousands, PageCtx};
+use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
+use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagName};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+pub struct RowView {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
+    pub tags: Vec<String>,
+    pub created: String,
+}
+
+impl From<ContactRow> for RowView {
+    fn from(r: ContactRow) -> Self {
+        RowView {
+            id: r.id,
+            name: r.display_name(),
+            email: r.email.clone().unwrap_or_default(),
+            phone: r.phone.clone().unwrap_or_default(),
+            company: r.company.clone().unwrap_or_default(),
+            created: r.created().format("%b %-d, %Y").to_string(),
+            tags: r.tags,
+        }
+    }
+}
+
+/// The swappable part of the list: rows, counts, pagination and the moment it was read.
+pub struct ListView {
+    pub rows: Vec<RowView>,
+    pub total: i64,
+    pub total_text: String,
+    pub q: String,
+    pub tag: String,
+    pub size: u32,
+    pub as_of: String,
+    pub filtered: bool,
+    pub first_url: Option<String>,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+    pub last_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ContactsPage {
+    page: PageCtx,
+    list: ListView,
+    tags: Vec<String>,
+    sizes: Vec<u32>,
+}
+
+#[derive(Template)]
+#[template(path = "_contacts_results.html")]
+struct ContactsResults {
+    list: ListView,
+}
+
+fn list_url(q: &str, tag: &str, size: u32, cursor: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        s.append_pair("q", q);
+    }
+    if !tag.is_empty() {
+        s.append_pair("tag", tag);
+    }
+    if size != 50 {
+        s.append_pair("size", &size.to_string());
+    }
+    let mut qs = s.finish();
+    if !cursor.is_empty() {
+        if !qs.is_empty() {
+            qs.push('&');
+        }
+        qs.push_str(cursor);
+    }
+    if qs.is_empty() {
+        "/contacts".into()
+    } else {
+        format!("/contacts?{qs}")
+    }
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -> WebResult<ListView> {
+    let filter = f.filter()?;
+    let size = match f.get("size").map(str::parse::<u32>) {
+        None => 50,
+        Some(Ok(n)) if PageRequest::SIZES.contains(&n) => n,
+        Some(_) => return Err(AppError::BadRequest("Choose a page size of 25, 50, 100 or 200.".into())),
+    };
+    let cursor = if let Some(a) = f.get("after") {
+        Cursor::After(ContactId::parse(a)?)
+    } else if let Some(b) = f.get("before") {
+        Cursor::Before(ContactId::parse(b)?)
+    } else if f.flag("last") {
+        Cursor::Last
+    } else {
+        Cursor::First
+    };
+    let as_of = repo.now();
+    let page = repo.list_contacts(account, &filter, PageRequest { cursor, size }).await?;
+    let total = repo.count_contacts(account, &filter).await?;
+    let q = f.get("q").unwrap_or("").trim().to_string();
+    let tag = filter.tag.as_ref().map(|t| t.as_str().to_string()).unwrap_or_default();
+    let url = |c: &str| list_url(&q, &tag, size, c);
+    let view = ListView {
+        first_url: page.has_prev.then(|| url("")),
+        prev_url: page.first_id().filter(|_| page.has_prev).map(|id| url(&format!("before={id}"))),
+        next_url: page.last_id().filter(|_| page.has_next).map(|id| url(&format!("after={id}"))),
+        last_url: page.has_next.then(|| url("last=1")),
+        rows: page.contacts.into_iter().map(RowView::from).collect(),
+        total,
+        total_text: plural(total, "contact", "contacts"),
+        filtered: !filter.is_empty(),
+        q,
+        tag,
+        size,
+        as_of: rfc3339(as_of),
+    };
+    Ok(view)
+}
+
+/// `GET /contacts`: the page, or only its results for htmx (search as you type,
+/// pagination, refresh after a bulk action).
+pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let f = query_fields(&req);
+    let list = load_list(&repo, user.account_id, &f).await?;
+    if req.headers().contains_key("HX-Request") && !req.headers().contains_key("HX-Boosted") {
+        return render(&ContactsResults { list });
+    }
+    let page = PageCtx::new(&session, &user, "contacts", "Contacts")?;
+    let tags = repo.account_tags(user.account_id).await?;
+    render(&ContactsPage { page, list, tags, sizes: PageRequest::SIZES.to_vec() })
+}
+
+pub struct ImpactLine {
+    pub label: String,
+    pub count: String,
+}
+
+#[derive(Template)]
+#[template(path = "_delete_dialog.html")]
+struct DeleteDialog {
+    count: i64,
+    count_text: String,
+    removed: Vec<ImpactLine>,
+    warnings: Vec<ImpactLine>,
+    hidden: Vec<(String, String)>,
+    origin: String,
+}
+
+fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
+    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n) };
+    let removed = vec![
+        line(i.conversations, "conversation", "conversations"),
+        line(i.messages, "message", "messages"),
+        line(i.notes, "note", "notes"),
+        line(i.tasks, "task", "tasks"),
+        line(i.appointments, "appointment", "appointments"),
+        line(i.opportunities, "opportunity", "opportunities"),
+        line(i.manual_actions, "manual action", "manual actions"),
+        line(i.activities, "activity history entry", "activity history entries"),
+        line(i.files, "attached file or signed document", "attached files and signed documents"),
+        line(i.list_memberships, "list membership", "list memberships"),
+        line(i.group_ownerships, "community group ownership (the group stays)", "community group ownerships (the groups stay)"),
+    ];
+    let mut warnings = Vec::new();
+    let mut warn = |n: i64, one: &str, many: &str| {
+        if n > 0 {
+            warnings.push(line(n, one, many));
+        }
+    };
+    warn(i.open_opportunities, "open opportunity", "open opportunities");
+    warn(i.upcoming_appointments, "upcoming appointment", "upcoming appointments");
+    warn(i.files, "attached file — download it first if you need it", "attached files — download them first if you need them");
+    warn(i.active_enrollments, "active campaign or workflow enrollment will stop", "active campaign or workflow enrollments will stop");
+    warn(i.worked_on_by_others, "contact another user worked on in the last 7 days", "contacts other users worked on in the last 7 days");
+    (removed, warnings)
+}
+
+/// The selection as hidden form fields, to carry it from the preview into the delete.
+fn selection_fields(sel: &Selection) -> Vec<(String, String)> {
+    match sel {
+        Selection::Ids(ids) => ids.iter().map(|id| ("ids".to_string(), id.to_string())).collect(),
+        Selection::AllMatching { filter, as_of, exclude } => {
+            let mut v = vec![("select_all".to_string(), "true".to_string()), ("as_of".to_string(), rfc3339(*as_of))];
+            if let Some(q) = &filter.q {
+                v.push(("q".into(), q.clone()));
+            }
+            if let Some(t) = &filter.tag {
+                v.push(("tag".into(), t.as_str().into()));
+            }
+            v.extend(exclude.iter().map(|id| ("exclude".to_string(), id.to_string())));
+            v
+        }
+    }
+}
+
+/// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
+/// what will be removed and the pre-delete warnings (U4). Admins only.
+pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let f = query_fields(&req);
+    let sel = f.selection(None)?;
+    let impact = repo.deletion_impact(user.account_id, &sel, Some(user.id)).await?;
+    if impact.contacts == 0 {
+        return Err(AppError::BadRequest("None of the selected contacts exist any more in this account; nothing to delete.".into()));
+    }
+    let (removed, warnings) = impact_lines(&impact);
+    render(&DeleteDialog {
+        count: impact.contacts,
+        count_text: plural(impact.contacts, "contact", "contacts"),
+        removed,
+        warnings,
+        hidden: selection_fields(&sel),
+        origin: f.get("origin").filter(|o| *o == "contact").unwrap_or("list").to_string(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "_alert.html")]
+pub struct AlertFragment {
+    pub kind: String,
+    pub text: String,
+    pub action: Option<(String, String)>,
+    pub post: bool,
+    pub details: Vec<(String, Option<(String, String)>)>,
+    pub csrf: String,
+}
+
+impl AlertFragment {
+    pub fn from_flash(f: Flash, csrf: String) -> Self {
+        AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
+    }
+}
+
+/// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
+/// `DELETE`; ids must be this account's; then the repository deletes and audits.
+pub async fn delete(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
+    let sel = f.selection(None)?;
+    let reason = f.get("reason").map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 500) {
+        return Err(AppError::BadRequest("The reason is too long (500 characters at most).".into()));
+    }
+    let report = repo.delete_contacts(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
+    if report.deleted == 0 {
+        return Err(AppError::NotFound(
+            "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
+        ));
+    }
+    let flash = Flash::success(format!(
+        "Deleted {}. You can restore them for 60 days; their conversations, notes, tasks and other data are gone for good.",
+        plural(report.deleted as i64, "contact", "contacts")
+    ))
+    .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch));
+    let from_contact_page = f.get("origin") == Some("contact");
+    if req.headers().contains_key("HX-Request") {
+        if from_contact_page {
+            session.flash(flash);
+            return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", "/contacts")).finish());
+        }
+        let body = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("HX-Trigger", "contacts-changed"))
+            .body(body));
+    }
+    session.flash(flash);
+    Ok(see_other("/contacts"))
+}
+
+/// `POST /contacts/tags`: bulk Add tag for the selection (select-all included).
+pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
+    let sel = f.selection(None)?;
+    let tagged = repo.add_tag(user.account_id, &sel, &tag).await?;
+    let flash = Flash::success(format!("Tagged {} “{}”.", plural(tagged.len() as i64, "contact", "contacts"), tag.as_str()));
+    if req.headers().contains_key("HX-Request") {
+        let body = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("HX-Trigger", "contacts-changed"))
+            .body(body));
+    }
+    session.flash(flash);
+    Ok(see_other("/contacts"))
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPageTpl {
+    page: PageCtx,
+    c: RowView,
+    d: ContactDetail,
+    recent_others: Vec<(String, String)>,
+    tags: Vec<String>,
+    now_ms: i64,
+}
+
+impl ContactPageTpl {
+    fn date(&self, ms: &i64) -> String {
+        crate::repo::from_millis(*ms).format("%b %-d, %Y %H:%M").to_string()
+    }
+    fn money(&self, cents: &i64) -> String {
+        format!("${}", thousands(cents / 100))
+    }
+    fn opt_date(&self, ms: &Option<i64>) -> String {
+        ms.map(|m| self.date(&m)).unwrap_or_else(|| "—".into())
+    }
+    fn contact_initial(&self) -> String {
+        self.c.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
+    }
+    fn open_opportunities(&self) -> usize {
+        self.d.opportunities.iter().filter(|o| o.2 == "open").count()
+    }
+    fn upcoming_appointments(&self) -> usize {
+        self.d.appointments.iter().filter(|a| a.2 == "scheduled" && a.3 >= self.now_ms).count()
+    }
+    fn active_enrollments(&self) -> usize {
+        self.d.enrollments.iter().filter(|e| e.2 == "active").count()
+    }
+}
+
+fn parse_contact_id(raw: &str) -> WebResult<ContactId> {
+    ContactId::parse(raw).map_err(|_| AppError::NotFound("There is no such contact in this account.".into()))
+}
+
+/// `GET /contacts/{id}` (U7).
+pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let id = parse_contact_id(&path)?;
+    let d = repo
+        .contact_detail(user.account_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such contact in this account. It may have been deleted.".into()))?;
+    let c = d.contact.clone().map(RowView::from).ok_or_else(|| AppError::NotFound("No such contact.".into()))?;
+    let week_ago = repo.now() - chrono::Duration::days(7);
+    let mut recent_others: Vec<(String, String)> = Vec::new();
+    for (_, _, summary, who, at) in &d.activities {
+        if let Some(who) = who {
+            if *who != user.name && crate::repo::from_millis(*at) >= week_ago && !recent_others.iter().any(|(w, _)| w == who) {
+                recent_others.push((who.clone(), summary.clone()));
+            }
+        }
+    }
+    let page = PageCtx::new(&session, &user, "contacts", c.name.clone())?;
+    let tags = repo.account_tags(user.account_id).await?;
+    let now_ms = repo.now().timestamp_millis();
+    render(&ContactPageTpl { page, c, d, recent_others, tags, now_ms })
+}
+
+/// `POST /contacts/{id}/tags`: add a tag to one contact.
+pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let id = parse_contact_id(&path)?;
+    let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
+    if repo.get_contact(user.account_id, id).await?.is_none() {
+        return Err(AppError::NotFound("There is no such contact in this account.".into()));
+    }
+    let tagged = repo.add_tag(user.account_id, &Selection::ids(vec![id])?, &tag).await?;
+    session.flash(if tagged.is_empty() {
+        Flash::success(format!("The contact already had the tag “{}”.", tag.as_str()))
+    } else {
+        Flash::success(format!("Tag “{}” added.", tag.as_str()))
+    });
+    Ok(see_other(&format!("/contacts/{id}")))
+}
+
+/// `POST /contacts/{id}/tags/remove`.
+pub async fn remove_tag(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let id = parse_contact_id(&path)?;
+    let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
+    if !repo.remove_tag(user.account_id, id, &tag).await? {
+        return Err(AppError::NotFound("That contact does not have this tag, or is not in this account.".into()));
+    }
+    session.flash(Flash::success(format!("Tag “{}” removed.", tag.as_str())));
+    Ok(see_other(&format!("/contacts/{id}")))
+}
+
+/// `GET /contacts/{id}/files/{file}`: download an attached file (U7's advice).
+pub async fn download_file(path: web::Path<(String, String)>, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let (cid, fid) = path.into_inner();
+    let id = parse_contact_id(&cid)?;
+    let fid: i64 = fid.parse().map_err(|_| AppError::NotFound("No such file.".into()))?;
+    let (name, content_type, bytes) = repo
+        .contact_file(user.account_id, id, fid)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such file for this contact.".into()))?;
+    let safe_name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{safe_name}\"")))
+        .body(bytes))
+}
+
+#[derive(Template)]
+#[template(path = "contact_new.html")]
+struct NewContactPage {
+    page: PageCtx,
+    error: Option<String>,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    company: String,
+    tags: String,
+}
+
+/// `GET /contacts/new`.
+pub async fn new_form(session: TypedSession, CurrentUser(user): CurrentUser) -> WebResult<HttpResponse> {
+    let page = PageCtx::new(&session, &user, "contacts", "Add contact")?;
+    render(&NewContactPage {
+        page,
+        error: None,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        phone: String::new(),
+        company: String::new(),
+        tags: String::new(),
+    })
+}
+
+fn parse_new_contact(f: &Fields) -> Result<NewContact, AppError> {
+    let mut c = NewContact::parse(
+        f.get("first_name").unwrap_or(""),
+        f.get("last_name").unwrap_or(""),
+        f.get("email").unwrap_or(""),
+        f.get("phone").unwrap_or(""),
+        f.get("company").unwrap_or(""),
+    )?;
+    for t in f.get("tags").unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        c.tags.push(TagName::parse(t)?);
+    }
+    Ok(c)
+}
+
+/// `POST /contacts`: create a contact; errors re-show the form with what was typed.
+pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let result = match parse_new_contact(&f) {
+        Ok(c) => repo.create_contact(user.account_id, &c).await.map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(id) => {
+            session.flash(Flash::success("Contact added."));
+            Ok(see_other(&format!("/contacts/{id}")))
+        }
+        Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
+            let status = if matches!(e, AppError::Conflict(_)) { 409 } else { 400 };
+            let page = PageCtx::new(&session, &user, "contacts", "Add contact")?;
+            let tpl = NewContactPage {
+                page,
+                error: Some(e.to_string()),
+                first_name: f.get("first_name").unwrap_or("").into(),
+                last_name: f.get("last_name").unwrap_or("").into(),
+                email: f.get("email").unwrap_or("").into(),
+                phone: f.get("phone").unwrap_or("").into(),
+                company: f.get("company").unwrap_or("").into(),
+                tags: f.get("tags").unwrap_or("").into(),
+            };
+            let body = tpl.render()?;
+            Ok(HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST))
+                .content_type("text/html; charset=utf-8")
+                .body(body))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Used by the export to describe a filter in its file name.
+pub fn filter_slug(f: &ContactFilter) -> &'static str {
+    if f.is_empty() {
+        "all"
+    } else {
+        "filtered"
+    }
+}

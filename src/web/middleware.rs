@@ -1,0 +1,135 @@
+//! Request guards that apply to every route, so that a new route cannot forget them:
+//! CSRF on state-changing requests, security headers, body size limits, and the
+//! translation of "not signed in" into a redirect to the login page.
+
+use super::error::{htmx_error_response, AppError};
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
+use futures_util::StreamExt;
+
+/// Largest request body accepted (a form with 10,000 ids fits comfortably).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Largest CSV import accepted.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+fn is_htmx(req: &ServiceRequest) -> bool {
+    req.headers().contains_key("HX-Request")
+}
+
+fn reject(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
+    let res = if is_htmx(&req) { htmx_error_response(&err) } else { err.error_response() };
+    req.into_response(res)
+}
+
+/// Compares without stopping at the first difference, so timing reveals nothing.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// CSRF (SPEC §4): every POST carries the session's token, in the `X-CSRF-Token` header
+/// (htmx), in a `csrf_token` form field, or for file uploads in the query string.
+pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let expected = req.get_session().get::<String>("csrf").ok().flatten();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let limit = if content_type.starts_with("multipart/") { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
+        if len > limit {
+            return Ok(reject(req, AppError::PayloadTooLarge));
+        }
+    }
+    let mut provided = req.headers().get("X-CSRF-Token").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if provided.is_none() && content_type.starts_with("application/x-www-form-urlencoded") {
+        // Read the form to find the token, then hand the same bytes to the handler.
+        let mut payload = req.take_payload();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(_) => return Ok(reject(req, AppError::BadRequest("The request body could not be read.".into()))),
+            };
+            if body.len() + chunk.len() > limit {
+                return Ok(reject(req, AppError::PayloadTooLarge));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body: Bytes = body.freeze();
+        provided = form_field(&body, "csrf_token");
+        type BodyStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
+        let stream: BodyStream = Box::pin(futures_util::stream::once(async move { Ok(body) }));
+        req.set_payload(actix_web::dev::Payload::from(stream));
+    }
+    if provided.is_none() {
+        provided = req.uri().query().and_then(|q| form_field(q.as_bytes(), "csrf_token"));
+    }
+    match (expected, provided) {
+        (Some(e), Some(p)) if same_token(&e, &p) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        _ => Ok(reject(
+            req,
+            AppError::Forbidden(
+                "This form has expired or did not come from this site (missing or wrong security token). Reload the page and try again.".into(),
+            ),
+        )),
+    }
+}
+
+/// Security headers on every response, and error pages fitted to the request: a
+/// sign-in redirect for anonymous page loads, an alert fragment for htmx requests.
+pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+    let htmx = is_htmx(&req);
+    let is_get = req.method() == Method::GET;
+    let path = req.path().to_string();
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let app_error = res.response().error().and_then(|e| e.as_error::<AppError>()).map(|e| match e {
+        AppError::Unauthorized => 1,
+        _ => 2,
+    });
+    if app_error == Some(1) && is_get && !htmx {
+        let target = if path.starts_with("/contacts") || path.starts_with("/audit") || path.starts_with("/workflows") || path.starts_with("/bulk-actions") {
+            format!("/login?next={}", urlencode(&path))
+        } else {
+            "/login".to_string()
+        };
+        let redirect = HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish();
+        res = res.into_response(redirect);
+    } else if app_error.is_some() && htmx {
+        let err = res.response().error().and_then(|e| e.as_error::<AppError>()).map(|e| htmx_error_response(e));
+        if let Some(r) = err {
+            res = res.into_response(r);
+        }
+    }
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

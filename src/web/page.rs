@@ -1,0 +1,95 @@
+//! What every page's layout needs: the user, the CSRF token for forms and htmx, the
+//! navigation and a flash message.
+
+use super::error::{AppError, WebResult};
+use super::session::{Flash, TypedSession};
+use crate::repo::UserInfo;
+use actix_web::HttpResponse;
+use askama::Template;
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct PageCtx {
+    pub title: String,
+    pub csrf: String,
+    pub user: UserInfo,
+    pub is_admin: bool,
+    pub flash: Option<Flash>,
+    pub nav: Vec<NavItem>,
+}
+
+impl PageCtx {
+    pub fn new(session: &TypedSession, user: &UserInfo, section: &str, title: impl Into<String>) -> WebResult<Self> {
+        let is_admin = user.role.is_admin();
+        let mut nav = vec![NavItem { href: "/contacts", label: "Contacts", active: section == "contacts" }];
+        if is_admin {
+            nav.push(NavItem { href: "/contacts/restore", label: "Restore", active: section == "restore" });
+            nav.push(NavItem { href: "/audit", label: "Audit log", active: section == "audit" });
+        }
+        Ok(PageCtx {
+            title: title.into(),
+            csrf: session.csrf_token()?,
+            user: user.clone(),
+            is_admin,
+            flash: session.take_flash(),
+            nav,
+        })
+    }
+
+    pub fn initial(&self) -> String {
+        self.user.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
+    }
+
+    pub fn role_label(&self) -> String {
+        self.user.role.to_string()
+    }
+}
+
+pub fn render<T: Template>(tpl: &T) -> WebResult<HttpResponse> {
+    let body = tpl.render().map_err(AppError::from)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+/// 303 See Other to `location` (STYLE §8: form posts end with a redirect).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_string())).finish()
+}
+
+/// Formats a count with thousands separators: 1000000 → "1,000,000".
+pub fn thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// "1 contact", "3 contacts".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_counts() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+        assert_eq!(super::plural(1, "contact", "contacts"), "1 contact");
+        assert_eq!(super::plural(2000, "contact", "contacts"), "2,000 contacts");
+    }
+}

@@ -1,0 +1,287 @@
+// contacts-admin page behaviour: CSRF header for htmx, the contacts selection model
+// (rows, page, select-all-in-account with exclusions), the bulk bar, the typed-DELETE
+// dialogs and the Restore page selection. No inline scripts: the CSP forbids them.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  document.addEventListener("htmx:configRequest", function (e) {
+    e.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+  // Refusals (4xx) carry a message fragment aimed at #alerts: show it.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var s = e.detail.xhr.status;
+    if (s >= 400 && s < 500) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+      // inside an open dialog the message belongs in the dialog, not behind it
+      var dialog = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("dialog[open]");
+      var box = dialog && dialog.querySelector("#dialog-alerts");
+      if (box) e.detail.target = box;
+    }
+  });
+
+  // ---- typed-DELETE confirmation: the button unlocks on exactly "DELETE" ----
+  function wireConfirm(input, button) {
+    if (!input || !button) return;
+    var sync = function () { button.disabled = input.value !== "DELETE"; };
+    input.addEventListener("input", sync);
+    sync();
+  }
+
+  // ---- contacts list selection ----
+  var sel = {
+    mode: "ids",          // "ids": the ticked rows; "all": every match minus excluded
+    ids: new Map(),       // id -> name
+    excluded: new Set(),
+    total: 0, asOf: "", q: "", tag: "", pageCount: 0
+  };
+
+  function meta() { return document.getElementById("list-meta"); }
+  function rowChecks() { return Array.prototype.slice.call(document.querySelectorAll(".row-check")); }
+
+  function readMeta() {
+    var m = meta();
+    if (!m) return;
+    var q = m.dataset.q || "", tag = m.dataset.tag || "";
+    if (q !== sel.q || tag !== sel.tag) {
+      // a new search is a new selection
+      sel.mode = "ids"; sel.ids.clear(); sel.excluded.clear();
+    }
+    sel.q = q; sel.tag = tag;
+    sel.total = parseInt(m.dataset.total || "0", 10);
+    if (sel.mode !== "all") sel.asOf = m.dataset.asOf || "";
+    sel.pageCount = parseInt(m.dataset.pageCount || "0", 10);
+    var total = document.getElementById("contact-total");
+    if (total && m.dataset.totalText) total.textContent = m.dataset.totalText;
+  }
+
+  function count() {
+    return sel.mode === "all" ? Math.max(0, sel.total - sel.excluded.size) : sel.ids.size;
+  }
+
+  function fmt(n) { return n.toLocaleString("en-US"); }
+
+  function render() {
+    var checks = rowChecks();
+    checks.forEach(function (c) {
+      var id = c.value;
+      c.checked = sel.mode === "all" ? !sel.excluded.has(id) : sel.ids.has(id);
+      var tr = c.closest("tr");
+      if (tr) tr.classList.toggle("selected", c.checked);
+    });
+    var head = document.getElementById("select-page");
+    var ticked = checks.filter(function (c) { return c.checked; }).length;
+    if (head) {
+      head.checked = checks.length > 0 && ticked === checks.length;
+      head.indeterminate = ticked > 0 && ticked < checks.length;
+    }
+    var n = count();
+    var bar = document.getElementById("bulk-bar");
+    if (bar) {
+      bar.hidden = n === 0;
+      document.getElementById("bulk-count").textContent = fmt(n) + " selected";
+    }
+    var banner = document.getElementById("selection-banner");
+    if (banner) {
+      var text = document.getElementById("banner-text");
+      var all = document.getElementById("banner-select-all");
+      var where = (sel.q || sel.tag) ? " matching this search" : " in this account";
+      if (sel.mode === "all") {
+        banner.hidden = false;
+        text.textContent = n === sel.total
+          ? "All " + fmt(n) + " contacts" + where + " are selected."
+          : fmt(n) + " of " + fmt(sel.total) + " contacts" + where + " are selected (" + fmt(sel.excluded.size) + " unticked).";
+        all.hidden = true;
+      } else if (checks.length > 0 && ticked === checks.length && sel.total > checks.length) {
+        banner.hidden = false;
+        text.textContent = "All " + fmt(checks.length) + " contacts on this page are selected.";
+        all.hidden = false;
+        all.textContent = "Select all " + fmt(sel.total) + " contacts" + where;
+      } else {
+        banner.hidden = true;
+      }
+    }
+  }
+
+  function selectionParams() {
+    var p = new URLSearchParams();
+    if (sel.mode === "all") {
+      p.append("select_all", "true");
+      p.append("as_of", sel.asOf);
+      if (sel.q) p.append("q", sel.q);
+      if (sel.tag) p.append("tag", sel.tag);
+      sel.excluded.forEach(function (id) { p.append("exclude", id); });
+    } else {
+      sel.ids.forEach(function (_, id) { p.append("ids", id); });
+    }
+    return p;
+  }
+
+  function clearSelection() {
+    sel.mode = "ids"; sel.ids.clear(); sel.excluded.clear();
+    render();
+  }
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.classList && t.classList.contains("row-check")) {
+      if (sel.mode === "all") {
+        if (t.checked) sel.excluded.delete(t.value); else sel.excluded.add(t.value);
+      } else if (t.checked) {
+        sel.ids.set(t.value, t.dataset.name || "");
+      } else {
+        sel.ids.delete(t.value);
+      }
+      render();
+    } else if (t.id === "select-page") {
+      rowChecks().forEach(function (c) {
+        if (sel.mode === "all") {
+          if (t.checked) sel.excluded.delete(c.value); else sel.excluded.add(c.value);
+        } else if (t.checked) {
+          sel.ids.set(c.value, c.dataset.name || "");
+        } else {
+          sel.ids.delete(c.value);
+        }
+      });
+      render();
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("button, a") : null;
+    if (!t) return;
+    if (t.id === "banner-select-all") {
+      sel.mode = "all"; sel.excluded.clear(); sel.ids.clear();
+      render();
+    } else if (t.id === "banner-clear" || t.id === "bulk-clear") {
+      clearSelection();
+    } else if (t.id === "bulk-export") {
+      window.location.href = "/contacts/export.csv?" + selectionParams().toString();
+    } else if (t.id === "bulk-delete") {
+      openDelete(selectionParams(), "list");
+    } else if (t.id === "contact-delete") {
+      var p = new URLSearchParams();
+      p.append("ids", t.dataset.id);
+      openDelete(p, "contact");
+    } else if (t.id === "delete-cancel") {
+      var d = document.getElementById("delete-dialog");
+      if (d) d.close();
+    } else if (t.id === "erase-cancel") {
+      document.getElementById("erase-dialog").close();
+    } else if (t.id === "erase-open") {
+      openErase();
+    }
+  });
+
+  // The delete dialog: its body comes from the server with the counts (U4).
+  var lastOpener = null;
+  function openDelete(params, origin) {
+    var dialog = document.getElementById("delete-dialog");
+    if (!dialog) return;
+    lastOpener = document.activeElement;
+    params.append("origin", origin);
+    htmx.ajax("GET", "/contacts/delete-preview?" + params.toString(), { target: "#delete-dialog-body", swap: "innerHTML" })
+      .then(function () {
+        var form = document.getElementById("delete-form");
+        if (!form) { return; }          // a refusal went to #alerts
+        wireConfirm(document.getElementById("delete-confirm"), document.getElementById("delete-submit"));
+        dialog.showModal();
+        document.getElementById("delete-confirm").focus();
+      });
+  }
+
+  document.addEventListener("close", function (e) {
+    if (e.target.id === "delete-dialog") {
+      document.getElementById("delete-dialog-body").innerHTML = "";
+      if (lastOpener && document.body.contains(lastOpener)) lastOpener.focus();
+    }
+  }, true);
+
+  // After a successful delete or tag: close the dialog, clear the selection; the list
+  // refreshes itself on the "contacts-changed" event.
+  document.addEventListener("contacts-changed", function () {
+    var d = document.getElementById("delete-dialog");
+    if (d && d.open) d.close();
+    clearSelection();
+    var a = document.getElementById("alerts");
+    if (a) a.focus();
+  });
+
+  // Bulk "Add tag": the selection goes as repeated fields, never as a list of every id
+  // when "select all" is on (U2).
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "bulk-tag-form") return;
+    e.preventDefault();
+    var p = selectionParams();
+    p.append("tag_name", document.getElementById("bulk-tag-name").value);
+    fetch("/contacts/tags", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrfToken(), "HX-Request": "true" },
+      body: p.toString()
+    }).then(function (r) {
+      return r.text().then(function (html) {
+        document.getElementById("alerts").innerHTML = html;
+        if (r.ok) {
+          document.getElementById("bulk-tag-name").value = "";
+          document.body.dispatchEvent(new CustomEvent("contacts-changed", { bubbles: true }));
+        }
+      });
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target.id === "results") { readMeta(); render(); }
+  });
+
+  // ---- Restore page ----
+  function restoreChecks() { return Array.prototype.slice.call(document.querySelectorAll(".restore-check")); }
+  function renderRestore() {
+    var checks = restoreChecks();
+    var n = checks.filter(function (c) { return c.checked; }).length;
+    var c = document.getElementById("restore-count");
+    if (c) c.textContent = n + " selected";
+    var s = document.getElementById("restore-submit"); if (s) s.disabled = n === 0;
+    var er = document.getElementById("erase-open"); if (er) er.disabled = n === 0;
+    var head = document.getElementById("restore-select-page");
+    if (head) {
+      head.checked = checks.length > 0 && n === checks.length;
+      head.indeterminate = n > 0 && n < checks.length;
+    }
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.classList && e.target.classList.contains("restore-check")) renderRestore();
+    if (e.target.id === "restore-select-page") {
+      restoreChecks().forEach(function (c) { c.checked = e.target.checked; });
+      renderRestore();
+    }
+  });
+  function openErase() {
+    var checks = restoreChecks().filter(function (c) { return c.checked; });
+    var holder = document.getElementById("erase-ids");
+    holder.innerHTML = "";
+    checks.forEach(function (c) {
+      var i = document.createElement("input");
+      i.type = "hidden"; i.name = "ids"; i.value = c.value;
+      holder.appendChild(i);
+    });
+    document.getElementById("erase-count").textContent = String(checks.length);
+    var input = document.getElementById("erase-confirm");
+    input.value = "";
+    wireConfirm(input, document.getElementById("erase-submit"));
+    document.getElementById("erase-dialog").showModal();
+    input.focus();
+  }
+
+  function init() {
+    readMeta();
+    render();
+    renderRestore();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();
