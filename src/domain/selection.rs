@@ -268,18 +268,6 @@ mod tests {
     }
 
     #[test]
-    fn selections_round_trip_through_json() {
-        let f = ContactFilter::parse(Some("a"), Some("VIP")).unwrap();
-        for s in [
-            Selection::ids(vec![ContactId(2), ContactId(5)]).unwrap(),
-            Selection::all_matching(f, Utc::now(), vec![ContactId(7)]).unwrap(),
-        ] {
-            let json = serde_json::to_string(&s).unwrap();
-            assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), s);
-        }
-    }
-
-    #[test]
     fn filter_lowercases_and_limits() {
         let f = ContactFilter::parse(Some("  ACME "), Some("")).unwrap();
         assert_eq!(f.q.as_deref(), Some("acme"));

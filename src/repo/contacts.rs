@@ -398,6 +398,9 @@ impl Repo {
                         .bind(account.0).bind(tag.as_str()).execute(&mut *tx).await?;
                     sqlx::query("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, $4) on conflict do nothing")
                         .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?;
+                    // a tag given at creation (form, import) fires workflows too (W3)
+                    sqlx::query(super::workflows::ENQUEUE_TAG_TRIGGERS)
+                        .bind(account.0).bind(tag.as_str()).bind(now).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(id)
@@ -414,7 +417,8 @@ impl Repo {
         }
     }
 
-    /// Tags the selection's live contacts; returns the ids that did not have the tag.
+    /// Tags the selection's live contacts and queues the active workflows the tag
+    /// triggers for them; returns the ids that did not have the tag.
     pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
         let now = millis(self.now());
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
@@ -432,6 +436,15 @@ impl Repo {
             push_live_selection(&mut qb, account, sel);
             qb.push(" on conflict do nothing returning contact_id");
             let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            // queue the workflows this tag triggers, in the same transaction (W3)
+            if !ids.is_empty() {
+                sqlx::query(super::workflows::ENQUEUE_TAG_TRIGGERS)
+                    .bind(account.0)
+                    .bind(tag.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             ids
         });

@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod deletion;
 pub mod restore;
 pub mod seed;
+pub mod workflows;
 
 use crate::clock::Clock;
 use crate::domain::{AccountId, InvalidInput};
@@ -28,6 +29,7 @@ pub use accounts::{LoginUser, UserInfo};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
 pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
+pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport};
 
 /// Errors of the repository. `Invalid` and `NotFound` carry messages fit for a user;
