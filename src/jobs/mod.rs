@@ -1,13 +1,16 @@
-//! Work done outside requests: the periodic purge (R9) and the benchmarks.
+//! Work done outside requests: workflow runs (W3), the periodic purge (R9) and the
+//! benchmarks.
 
 pub mod bench;
 pub mod purge;
+pub mod workflow_runner;
 
 use crate::config::Settings;
 use crate::repo::Repo;
 
 /// Starts the server's background tasks.
 pub fn spawn_background(repo: Repo, settings: &Settings) {
+    tokio::spawn(workflow_runner::run_forever(repo.clone()));
     if settings.purge_interval_secs > 0 {
         tokio::spawn(purge::run_periodically(repo, std::time::Duration::from_secs(settings.purge_interval_secs)));
     }

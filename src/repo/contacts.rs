@@ -408,7 +408,12 @@ impl Repo {
             .await
         });
         match result {
-            Ok(id) => Ok(ContactId(id)),
+            Ok(id) => {
+                if !c.tags.is_empty() {
+                    self.signal_work();
+                }
+                Ok(ContactId(id))
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(RepoError::Conflict(format!(
                 "A contact with the email {} already exists.",
                 c.email.as_ref().map(|e| e.as_str()).unwrap_or("")
@@ -448,7 +453,24 @@ impl Repo {
             tx.commit().await?;
             ids
         });
+        if !ids.is_empty() {
+            self.signal_work();
+        }
         Ok(ids.into_iter().map(ContactId).collect())
+    }
+
+    /// Removes a tag from the listed live contacts (a workflow's "Remove tag").
+    pub async fn remove_tag_from(&self, account: AccountId, ids: &[ContactId], tag: &TagName) -> RepoResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("delete from contact_tags where account_id = ");
+            qb.push_bind(account.0).push(" and tag = ").push_bind(tag.as_str().to_string()).push(" and contact_id in (");
+            push_id_list(&mut qb, ids);
+            qb.push(")");
+            qb.build().execute(pool).await?.rows_affected()
+        }))
     }
 
     /// Removes a tag from a live contact; false if it did not have it.

@@ -174,6 +174,9 @@ impl Backend {
 pub struct Repo {
     pub(crate) db: Db,
     clock: Arc<dyn Clock>,
+    /// Woken when this process queues background work (workflow runs), so the worker
+    /// starts at once instead of at its next poll.
+    work_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Repo {
@@ -211,7 +214,7 @@ impl Repo {
                 Db::Sqlite(pool)
             }
         };
-        Ok(Repo { db, clock })
+        Ok(Repo { db, clock, work_queued: Arc::new(tokio::sync::Notify::new()) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -227,6 +230,15 @@ impl Repo {
 
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
+    }
+
+    /// Resolves when this process has queued background work since the last call.
+    pub async fn work_queued(&self) {
+        self.work_queued.notified().await
+    }
+
+    pub(crate) fn signal_work(&self) {
+        self.work_queued.notify_one();
     }
 
     /// `GET /healthz`: does the database answer?
