@@ -278,6 +278,22 @@
     input.focus();
   }
 
+  // ---- dialogs filled by htmx (workflow test): open, wire the typed DELETE, focus ----
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var dialog = e.target.closest ? e.target.closest("dialog") : null;
+    if (!dialog || !e.target.querySelector("form[data-dialog]")) return;
+    e.target.querySelectorAll("[data-confirm-for]").forEach(function (input) {
+      wireConfirm(input, document.getElementById(input.dataset.confirmFor));
+    });
+    if (!dialog.open) dialog.showModal();
+    var first = e.target.querySelector("[data-confirm-for]") || e.target.querySelector("button[type=submit]");
+    if (first) first.focus();
+  });
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest ? e.target.closest("[data-close-dialog]") : null;
+    if (b) { var d = b.closest("dialog"); if (d) d.close(); }
+  });
+
   function init() {
     readMeta();
     render();

@@ -37,7 +37,9 @@ pub async fn login(session: TypedSession, repo: web::Data<Repo>, form: Fields) -
     let email = form.get("email").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("");
     let next = safe_next(form.get("next"));
-    let user = if email.is_empty() || email.len() > 254 { None } else { repo.login_user(&email).await? };
+    // No stored email holds control characters (and PostgreSQL refuses a NUL byte).
+    let plausible = !email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control);
+    let user = if plausible { repo.login_user(&email).await? } else { None };
     // Verify against a decoy hash for unknown emails: same time, same message.
     let ok = match &user {
         Some(u) => crate::password::verify(&u.password_hash, password),

@@ -256,6 +256,9 @@ pub async fn delete(req: HttpRequest, session: TypedSession, AdminUser(user): Ad
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(AppError::BadRequest("The reason is too long (500 characters at most).".into()));
     }
+    if reason.is_some_and(|r| r.chars().any(char::is_control)) {
+        return Err(AppError::BadRequest("The reason holds control characters; type plain text.".into()));
+    }
     let report = repo.delete_contacts(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
     if report.deleted == 0 {
         return Err(AppError::NotFound(

@@ -37,6 +37,10 @@ impl Fields {
     }
 
     pub fn filter(&self) -> Result<ContactFilter, InvalidInput> {
+        // No stored text holds control characters, and PostgreSQL refuses a NUL byte.
+        if self.get("q").is_some_and(|q| q.trim().chars().any(char::is_control)) {
+            return Err(InvalidInput::new("The search text holds control characters; type plain text."));
+        }
         ContactFilter::parse(self.get("q"), self.get("tag"))
     }
 

@@ -8,11 +8,13 @@ pub mod error;
 pub mod export;
 pub mod form;
 pub mod health;
+pub mod import;
 pub mod middleware;
 pub mod page;
 pub mod restore;
 pub mod session;
 pub mod static_files;
+pub mod workflows;
 
 use crate::config::Settings;
 use crate::repo::Repo;
@@ -38,6 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts", web::post().to(contacts::create))
         .route("/contacts/new", web::get().to(contacts::new_form))
         .route("/contacts/export.csv", web::get().to(export::export))
+        .route("/contacts/import", web::get().to(import::form))
+        .route("/contacts/import", web::post().to(import::import))
         .route("/contacts/delete-preview", web::get().to(contacts::delete_preview))
         .route("/contacts/delete", web::post().to(contacts::delete))
         .route("/contacts/tags", web::post().to(contacts::bulk_tag))
@@ -46,6 +50,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/erase", web::post().to(restore::erase))
         .route("/batches/{id}/restore", web::post().to(restore::restore_batch))
         .route("/audit", web::get().to(audit::page))
+        .route("/workflows", web::get().to(workflows::list))
+        .route("/workflows", web::post().to(workflows::create))
+        .route("/workflows/new", web::get().to(workflows::new_form))
+        .route("/workflows/{id}", web::get().to(workflows::show))
+        .route("/workflows/{id}", web::post().to(workflows::update))
+        .route("/workflows/{id}/status", web::post().to(workflows::set_status))
+        .route("/workflows/{id}/delete", web::post().to(workflows::remove))
+        .route("/workflows/{id}/contacts", web::get().to(workflows::picker))
+        .route("/workflows/{id}/test", web::get().to(workflows::test_preview))
+        .route("/workflows/{id}/test", web::post().to(workflows::test_run))
         .route("/contacts/{id}", web::get().to(contacts::show))
         .route("/contacts/{id}/tags", web::post().to(contacts::add_tag))
         .route("/contacts/{id}/tags/remove", web::post().to(contacts::remove_tag))

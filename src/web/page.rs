@@ -11,6 +11,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub active: bool,
+    /// A heading shown above the item ("Automations").
+    pub group: Option<&'static str>,
 }
 
 pub struct PageCtx {
@@ -25,10 +27,14 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(session: &TypedSession, user: &UserInfo, section: &str, title: impl Into<String>) -> WebResult<Self> {
         let is_admin = user.role.is_admin();
-        let mut nav = vec![NavItem { href: "/contacts", label: "Contacts", active: section == "contacts" }];
+        let item = |href, label, key: &str, group| NavItem { href, label, active: section == key, group };
+        let mut nav = vec![item("/contacts", "Contacts", "contacts", None)];
         if is_admin {
-            nav.push(NavItem { href: "/contacts/restore", label: "Restore", active: section == "restore" });
-            nav.push(NavItem { href: "/audit", label: "Audit log", active: section == "audit" });
+            nav.push(item("/contacts/restore", "Restore", "restore", None));
+        }
+        nav.push(item("/workflows", "Workflows", "workflows", Some("Automations")));
+        if is_admin {
+            nav.push(item("/audit", "Audit log", "audit", Some("Administration")));
         }
         Ok(PageCtx {
             title: title.into(),

@@ -4,7 +4,7 @@
 use super::contacts::rfc3339;
 use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
-use super::page::{plural, render, see_other, thousands, PageCtx};
+use super::page::{plural, render, see_other, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{Actor, BatchId, DeleteConfirmation};
 use crate::repo::{Repo, RestoreReport};
@@ -40,6 +40,9 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
     let q = f.get("q").unwrap_or("").trim().to_string();
     if q.chars().count() > 200 {
         return Err(AppError::BadRequest("The search text is too long (200 characters at most).".into()));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("The search text holds control characters; type plain text.".into()));
     }
     let after = match f.get("after") {
         None | Some("") => None,
@@ -94,6 +97,9 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
     })
 }
 
+/// Bytes of conflict lines a restore's flash may carry (the session cookie is ~4 KB).
+const FLASH_DETAIL_BYTES: usize = 1200;
+
 /// Turns a restore report into the message the admin reads, conflicts linked (R13).
 fn report_flash(r: &RestoreReport) -> Flash {
     let mut flash = if r.restored > 0 {
@@ -107,14 +113,29 @@ fn report_flash(r: &RestoreReport) -> Flash {
     if (r.restored > 0) && (!r.conflicts.is_empty() || !r.expired.is_empty() || !r.not_found.is_empty()) {
         flash.kind = "warning".into();
     }
-    for c in r.conflicts.iter().take(50) {
-        flash = flash.detail(
-            format!("Contact #{} was not restored: a live contact already uses {}.", c.contact_id, c.email),
-            Some(("Open that contact".into(), format!("/contacts/{}", c.live_contact_id))),
-        );
+    // The flash travels in the session cookie, which holds about 4 KB in all: list the
+    // conflicts while they fit in a share of it, then count the rest.
+    let mut budget = FLASH_DETAIL_BYTES;
+    let mut shown = 0;
+    for c in &r.conflicts {
+        let text = format!("Contact #{} was not restored: a live contact already uses {}.", c.contact_id, c.email);
+        let link = format!("/contacts/{}", c.live_contact_id);
+        let cost = text.len() + link.len() + 40;
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
+        shown += 1;
+        flash = flash.detail(text, Some(("Open that contact".into(), link)));
     }
-    if r.conflicts.len() > 50 {
-        flash = flash.detail(format!("…and {} more conflicts.", thousands(r.conflicts.len() as i64 - 50)), None);
+    if r.conflicts.len() > shown {
+        flash = flash.detail(
+            format!(
+                "…and {} not restored because live contacts already use their email addresses.",
+                plural((r.conflicts.len() - shown) as i64, "more contact was", "more contacts were")
+            ),
+            None,
+        );
     }
     if !r.expired.is_empty() {
         flash = flash.detail(

@@ -1,0 +1,205 @@
+//! Import CSV (Add Contact menu): a file of contacts, streamed to disk and read row by
+//! row, with a report per row — created, skipped (an email already in use) or rejected
+//! (a bad row). Tags given to imported contacts fire workflows (W3).
+
+use super::error::{AppError, WebResult};
+use super::middleware::MAX_UPLOAD_BYTES;
+use super::page::{render, PageCtx};
+use super::session::{CurrentUser, TypedSession};
+use crate::domain::{NewContact, TagName};
+use crate::repo::{Repo, RepoError};
+use actix_multipart::Multipart;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use futures_util::StreamExt;
+use std::io::Write;
+
+/// Rows listed one by one in the report; beyond that only counted.
+const REPORT_ROWS: usize = 500;
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    page: PageCtx,
+    report: Option<ImportReport>,
+    error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ImportReport {
+    pub created: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    pub rows: Vec<(u64, &'static str, String)>,
+    pub more: u64,
+}
+
+impl ImportReport {
+    fn note(&mut self, line: u64, kind: &'static str, text: String) {
+        match kind {
+            "created" => self.created += 1,
+            "skipped" => self.skipped += 1,
+            _ => self.rejected += 1,
+        }
+        if self.rows.len() < REPORT_ROWS {
+            self.rows.push((line, kind, text));
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
+pub async fn form(session: TypedSession, CurrentUser(user): CurrentUser) -> WebResult<HttpResponse> {
+    let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
+    render(&ImportPage { page, report: None, error: None })
+}
+
+/// Copies the uploaded `file` field to a temporary file, refusing more than the limit.
+async fn save_upload(mut payload: Multipart) -> WebResult<tempfile::NamedTempFile> {
+    let mut file = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    let mut found = false;
+    let mut written = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
+        if field.name() != Some("file") {
+            // drain other fields (the CSRF token travels in the query string)
+            while let Some(chunk) = field.next().await {
+                chunk.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
+            }
+            continue;
+        }
+        found = true;
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
+            written += chunk.len();
+            if written > MAX_UPLOAD_BYTES {
+                return Err(AppError::PayloadTooLarge);
+            }
+            file.write_all(&chunk).map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+        }
+    }
+    if !found || written == 0 {
+        return Err(AppError::BadRequest("Choose a CSV file to import.".into()));
+    }
+    file.flush().map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    Ok(file)
+}
+
+/// Which column holds what, from the header row (case and spaces ignored).
+struct Columns {
+    first: Option<usize>,
+    last: Option<usize>,
+    name: Option<usize>,
+    email: Option<usize>,
+    phone: Option<usize>,
+    company: Option<usize>,
+    tags: Option<usize>,
+}
+
+impl Columns {
+    fn from_header(h: &csv::StringRecord) -> Result<Self, AppError> {
+        let find = |names: &[&str]| {
+            h.iter().position(|c| {
+                let c = c.trim().trim_start_matches('\u{feff}').to_lowercase().replace([' ', '-'], "_");
+                names.contains(&c.as_str())
+            })
+        };
+        let cols = Columns {
+            first: find(&["first_name", "firstname", "first"]),
+            last: find(&["last_name", "lastname", "last", "surname"]),
+            name: find(&["name", "full_name"]),
+            email: find(&["email", "email_address", "e_mail"]),
+            phone: find(&["phone", "phone_number", "mobile"]),
+            company: find(&["company", "organization", "organisation"]),
+            tags: find(&["tags", "tag"]),
+        };
+        if cols.first.is_none() && cols.last.is_none() && cols.name.is_none() && cols.email.is_none() {
+            return Err(AppError::BadRequest(
+                "The first row must name the columns: at least one of name, first_name, last_name or email (and optionally phone, company, tags).".into(),
+            ));
+        }
+        Ok(cols)
+    }
+
+    fn contact(&self, r: &csv::StringRecord) -> Result<NewContact, String> {
+        let get = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").trim();
+        let (mut first, mut last) = (get(self.first).to_string(), get(self.last).to_string());
+        if first.is_empty() && last.is_empty() {
+            let full = get(self.name);
+            match full.rsplit_once(' ') {
+                Some((f, l)) => {
+                    first = f.trim().to_string();
+                    last = l.trim().to_string();
+                }
+                None => first = full.to_string(),
+            }
+        }
+        let mut c = NewContact::parse(&first, &last, get(self.email), get(self.phone), get(self.company)).map_err(|e| e.0)?;
+        for t in get(self.tags).split([';', '|', ',']).map(str::trim).filter(|t| !t.is_empty()) {
+            c.tags.push(TagName::parse(t).map_err(|e| e.0)?);
+        }
+        c.tags.sort();
+        c.tags.dedup();
+        Ok(c)
+    }
+}
+
+/// `POST /contacts/import` (multipart, `file`; CSRF token in the query string).
+pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, payload: Multipart) -> WebResult<HttpResponse> {
+    let file = save_upload(payload).await?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file.path())
+        .map_err(|e| AppError::Internal(format!("reading the upload: {e}")))?;
+    let header = reader
+        .headers()
+        .map_err(|_| AppError::BadRequest("The file is not a readable CSV file (its first row could not be read).".into()))?
+        .clone();
+    let cols = match Columns::from_header(&header) {
+        Ok(c) => c,
+        Err(AppError::BadRequest(msg)) => {
+            let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
+            let body = ImportPage { page, report: None, error: Some(msg) }.render()?;
+            return Ok(HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(body));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut report = ImportReport::default();
+    let mut record = csv::StringRecord::new();
+    let mut line = 1u64;
+    loop {
+        line += 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let text = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "The row is not valid UTF-8 text.".to_string(),
+                    _ => "The row could not be read as CSV.".to_string(),
+                };
+                report.note(line, "rejected", text);
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        if record.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        match cols.contact(&record) {
+            Err(why) => report.note(line, "rejected", why),
+            Ok(c) => {
+                let who = crate::repo::contacts::display_name(&c.first_name, &c.last_name, c.email.as_ref().map(|e| e.as_str()));
+                match repo.create_contact(user.account_id, &c).await {
+                    Ok(id) => report.note(line, "created", format!("{who} (#{id})")),
+                    Err(RepoError::Conflict(_)) => report.note(line, "skipped", format!("{who}: a contact with this email already exists")),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
+    render(&ImportPage { page, report: Some(report), error: None })
+}
