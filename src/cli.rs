@@ -84,6 +84,12 @@ pub struct ServeArgs {
     /// Create the demo account first if it is missing, and print its logins.
     #[arg(long)]
     pub demo: bool,
+    /// Deletions of more contacts than this run as background jobs.
+    #[arg(long, env = "BULK_THRESHOLD", default_value_t = 2000)]
+    pub bulk_threshold: i64,
+    /// Contacts per transaction in background jobs.
+    #[arg(long, env = "BULK_CHUNK", default_value_t = 500)]
+    pub bulk_chunk: i64,
 }
 
 impl Default for ServeArgs {
@@ -94,6 +100,8 @@ impl Default for ServeArgs {
             secure_cookies: false,
             purge_interval_secs: 3600,
             demo: false,
+            bulk_threshold: 2000,
+            bulk_chunk: 500,
         }
     }
 }
@@ -213,6 +221,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         session_key: args.session_key.clone(),
         secure_cookies: args.secure_cookies,
         purge_interval_secs: args.purge_interval_secs,
+        bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.clamp(1, 10_000) },
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;

@@ -17,6 +17,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Seconds between purges inside the server (R9); 0 turns the in-server purge off.
     pub purge_interval_secs: u64,
+    /// When deletions become background jobs, and their chunk size (L1).
+    pub bulk: crate::jobs::bulk::BulkSettings,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -28,6 +30,7 @@ impl std::fmt::Debug for Settings {
             .field("session_key", &self.session_key.as_ref().map(|_| "<hidden>"))
             .field("secure_cookies", &self.secure_cookies)
             .field("purge_interval_secs", &self.purge_interval_secs)
+            .field("bulk", &self.bulk)
             .finish()
     }
 }

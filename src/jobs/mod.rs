@@ -2,6 +2,7 @@
 //! benchmarks.
 
 pub mod bench;
+pub mod bulk;
 pub mod purge;
 pub mod workflow_runner;
 
@@ -11,6 +12,7 @@ use crate::repo::Repo;
 /// Starts the server's background tasks.
 pub fn spawn_background(repo: Repo, settings: &Settings) {
     tokio::spawn(workflow_runner::run_forever(repo.clone()));
+    tokio::spawn(bulk::run_forever(repo.clone(), settings.bulk));
     if settings.purge_interval_secs > 0 {
         tokio::spawn(purge::run_periodically(repo, std::time::Duration::from_secs(settings.purge_interval_secs)));
     }

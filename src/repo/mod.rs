@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk;
 pub mod contacts;
 pub mod deletion;
 pub mod restore;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{LoginUser, UserInfo};
+pub use bulk::{BulkJob, ClaimedJob, JobId};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
 pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};

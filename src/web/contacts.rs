@@ -249,7 +249,14 @@ impl AlertFragment {
 
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
 /// `DELETE`; ids must be this account's; then the repository deletes and audits.
-pub async fn delete(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+pub async fn delete(
+    req: HttpRequest,
+    session: TypedSession,
+    AdminUser(user): AdminUser,
+    repo: web::Data<Repo>,
+    bulk: web::Data<crate::jobs::bulk::BulkSettings>,
+    f: Fields,
+) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
     let sel = f.selection(None)?;
     let reason = f.get("reason").map(str::trim).filter(|r| !r.is_empty());
@@ -258,6 +265,30 @@ pub async fn delete(req: HttpRequest, session: TypedSession, AdminUser(user): Ad
     }
     if reason.is_some_and(|r| r.chars().any(char::is_control)) {
         return Err(AppError::BadRequest("The reason holds control characters; type plain text.".into()));
+    }
+    // More than fits comfortably in one request: a background job with progress (L1).
+    let count = repo.count_selection(user.account_id, &sel).await?;
+    if count > bulk.threshold {
+        let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
+        let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
+        let flash = Flash::success(format!(
+            "Deleting {} in the background (job #{job}). You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
+            plural(count, "contact", "contacts")
+        ))
+        .with_link("Open Bulk actions", "/bulk-actions");
+        if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
+            let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
+            let progress = match repo.bulk_job(user.account_id, job).await? {
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j) }.render()?,
+                None => String::new(),
+            };
+            return Ok(HttpResponse::Accepted()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("HX-Trigger", "contacts-changed"))
+                .body(format!("{alert}{progress}")));
+        }
+        session.flash(flash);
+        return Ok(see_other("/bulk-actions"));
     }
     let report = repo.delete_contacts(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
     if report.deleted == 0 {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod contacts;
 pub mod error;
 pub mod export;
@@ -50,6 +51,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/erase", web::post().to(restore::erase))
         .route("/batches/{id}/restore", web::post().to(restore::restore_batch))
         .route("/audit", web::get().to(audit::page))
+        .route("/bulk-actions", web::get().to(bulk::page))
+        .route("/bulk-actions/{id}/progress", web::get().to(bulk::progress))
+        .route("/bulk-actions/{id}/cancel", web::post().to(bulk::cancel))
         .route("/workflows", web::get().to(workflows::list))
         .route("/workflows", web::post().to(workflows::create))
         .route("/workflows/new", web::get().to(workflows::new_form))
@@ -68,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) -> anyhow::Result<Server> {
     let data = web::Data::new(repo);
+    let bulk = web::Data::new(settings.bulk);
     let secure = settings.secure_cookies;
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -85,6 +90,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .wrap(sessions)
             .wrap(tracing_actix_web::TracingLogger::default())
             .app_data(data.clone())
+            .app_data(bulk.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)

@@ -34,7 +34,8 @@ impl PageCtx {
         }
         nav.push(item("/workflows", "Workflows", "workflows", Some("Automations")));
         if is_admin {
-            nav.push(item("/audit", "Audit log", "audit", Some("Administration")));
+            nav.push(item("/bulk-actions", "Bulk actions", "bulk", Some("Administration")));
+            nav.push(item("/audit", "Audit log", "audit", None));
         }
         Ok(PageCtx {
             title: title.into(),

@@ -57,6 +57,7 @@ impl TestApp {
             session_key: Some("browser-tests-session-key-".repeat(4)),
             secure_cookies: false,
             purge_interval_secs: 0,
+            bulk: Default::default(),
             clock: Arc::new(SystemClock),
         };
         let app = Application::build(settings).await.expect("build the application");

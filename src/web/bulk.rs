@@ -1,0 +1,99 @@
+//! The Bulk actions page (L1): background jobs with who, when, state, live progress,
+//! counts, Cancel and Restore-this-batch (R12).
+
+use super::error::{AppError, WebResult};
+use super::page::{render, see_other, thousands, PageCtx};
+use super::session::{AdminUser, Flash, TypedSession};
+use crate::repo::{BulkJob, JobId, Repo};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+pub struct JobView {
+    pub id: i64,
+    pub what: String,
+    pub by: String,
+    pub when: String,
+    pub state: String,
+    pub active: bool,
+    pub percent: i64,
+    pub done: String,
+    pub total: String,
+    pub rate: String,
+    pub batch: Option<i64>,
+    pub restorable: String,
+    pub can_restore: bool,
+    pub error: String,
+}
+
+impl From<&BulkJob> for JobView {
+    fn from(j: &BulkJob) -> Self {
+        JobView {
+            id: j.id.0,
+            what: if j.description.is_empty() { format!("Deletion ({})", j.kind) } else { format!("Delete {}", j.description) },
+            by: j.created_by.clone().unwrap_or_else(|| "—".into()),
+            when: j.created_at.format("%b %-d, %Y %H:%M").to_string(),
+            state: j.state.clone(),
+            active: j.is_active(),
+            percent: j.percent(),
+            done: thousands(j.done),
+            total: thousands(j.total),
+            rate: j.rate().map(|r| format!("{} contacts/s", thousands(r.round() as i64))).unwrap_or_default(),
+            batch: j.batch.map(|b| b.0),
+            restorable: thousands(j.restorable),
+            can_restore: j.restorable > 0 && !j.is_active(),
+            error: j.error.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bulk_actions.html")]
+struct BulkPage {
+    page: PageCtx,
+    jobs: Vec<JobView>,
+}
+
+#[derive(Template)]
+#[template(path = "_job_progress.html")]
+pub struct ProgressFragment {
+    pub job: JobView,
+}
+
+/// `GET /bulk-actions` (admins).
+pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let jobs = repo.bulk_jobs(user.account_id, 100).await?.iter().map(JobView::from).collect();
+    let page = PageCtx::new(&session, &user, "bulk", "Bulk actions")?;
+    render(&BulkPage { page, jobs })
+}
+
+fn job_id(raw: &str) -> WebResult<JobId> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0).map(JobId).ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))
+}
+
+/// `GET /bulk-actions/{id}/progress`: the live progress bar (htmx polls it).
+pub async fn progress(path: web::Path<String>, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let id = job_id(&path)?;
+    let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
+    let mut res = render(&ProgressFragment { job: JobView::from(&job) })?;
+    if !job.is_active() {
+        // the list refreshes once the job has finished
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("hx-trigger"),
+            actix_web::http::header::HeaderValue::from_static("contacts-changed"),
+        );
+    }
+    Ok(res)
+}
+
+/// `POST /bulk-actions/{id}/cancel`: stop; what is deleted stays deleted and restorable.
+pub async fn cancel(path: web::Path<String>, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+    let id = job_id(&path)?;
+    if repo.bulk_job(user.account_id, id).await?.is_none() {
+        return Err(AppError::NotFound("There is no such job in this account.".into()));
+    }
+    if !repo.cancel_bulk_job(user.account_id, id).await? {
+        return Err(AppError::Conflict("This job has already finished.".into()));
+    }
+    session.flash(Flash::success(format!("Job #{id} cancelled. The contacts it already deleted stay deleted and can be restored.")));
+    Ok(see_other("/bulk-actions"))
+}
