@@ -15,6 +15,7 @@ pub mod page;
 pub mod restore;
 pub mod session;
 pub mod static_files;
+pub mod throttle;
 pub mod workflows;
 
 use crate::config::Settings;
@@ -73,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) -> anyhow::Result<Server> {
     let data = web::Data::new(repo);
     let bulk = web::Data::new(settings.bulk);
+    let throttle = web::Data::new(throttle::LoginThrottle::default());
     let secure = settings.secure_cookies;
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -91,6 +93,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .wrap(tracing_actix_web::TracingLogger::default())
             .app_data(data.clone())
             .app_data(bulk.clone())
+            .app_data(throttle.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)
