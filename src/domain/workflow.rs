@@ -109,7 +109,7 @@ impl WorkflowDraft {
 }
 
 pub fn deletes(actions: &[WorkflowAction]) -> bool {
-    actions.iter().any(|a| *a == WorkflowAction::DeleteContact)
+    actions.contains(&WorkflowAction::DeleteContact)
 }
 
 #[cfg(test)]

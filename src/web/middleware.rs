@@ -109,7 +109,7 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
         let redirect = HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish();
         res = res.into_response(redirect);
     } else if app_error.is_some() && htmx {
-        let err = res.response().error().and_then(|e| e.as_error::<AppError>()).map(|e| htmx_error_response(e));
+        let err = res.response().error().and_then(|e| e.as_error::<AppError>()).map(htmx_error_response);
         if let Some(r) = err {
             res = res.into_response(r);
         }
