@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod handover;
 pub mod health;
 pub mod import;
 pub mod middleware;
@@ -68,7 +69,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}", web::get().to(contacts::show))
         .route("/contacts/{id}/tags", web::post().to(contacts::add_tag))
         .route("/contacts/{id}/tags/remove", web::post().to(contacts::remove_tag))
-        .route("/contacts/{id}/files/{file}", web::get().to(contacts::download_file));
+        .route("/contacts/{id}/files/{file}", web::get().to(contacts::download_file))
+        .route("/contacts/{id}/opportunities/{item}/close", web::post().to(handover::close_opportunity))
+        .route("/contacts/{id}/opportunities/{item}/move", web::post().to(handover::move_opportunity))
+        .route("/contacts/{id}/appointments/{item}/cancel", web::post().to(handover::cancel_appointment))
+        .route("/contacts/{id}/appointments/{item}/move", web::post().to(handover::move_appointment));
 }
 
 pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) -> anyhow::Result<Server> {
