@@ -30,50 +30,80 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 
-/// Every route of the app, in one table: the security tests walk it.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/static/{path:.*}", web::get().to(static_files::serve))
-        .route("/", web::get().to(health::home))
-        .route("/favicon.ico", web::get().to(static_files::favicon))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/contacts", web::get().to(contacts::list))
-        .route("/contacts", web::post().to(contacts::create))
-        .route("/contacts/new", web::get().to(contacts::new_form))
-        .route("/contacts/export.csv", web::get().to(export::export))
-        .route("/contacts/import", web::get().to(import::form))
-        .route("/contacts/import", web::post().to(import::import))
-        .route("/contacts/delete-preview", web::get().to(contacts::delete_preview))
-        .route("/contacts/delete", web::post().to(contacts::delete))
-        .route("/contacts/tags", web::post().to(contacts::bulk_tag))
-        .route("/contacts/restore", web::get().to(restore::page))
-        .route("/contacts/restore", web::post().to(restore::restore))
-        .route("/contacts/erase", web::post().to(restore::erase))
-        .route("/batches/{id}/restore", web::post().to(restore::restore_batch))
-        .route("/audit", web::get().to(audit::page))
-        .route("/bulk-actions", web::get().to(bulk::page))
-        .route("/bulk-actions/{id}/progress", web::get().to(bulk::progress))
-        .route("/bulk-actions/{id}/cancel", web::post().to(bulk::cancel))
-        .route("/workflows", web::get().to(workflows::list))
-        .route("/workflows", web::post().to(workflows::create))
-        .route("/workflows/new", web::get().to(workflows::new_form))
-        .route("/workflows/{id}", web::get().to(workflows::show))
-        .route("/workflows/{id}", web::post().to(workflows::update))
-        .route("/workflows/{id}/status", web::post().to(workflows::set_status))
-        .route("/workflows/{id}/delete", web::post().to(workflows::remove))
-        .route("/workflows/{id}/contacts", web::get().to(workflows::picker))
-        .route("/workflows/{id}/test", web::get().to(workflows::test_preview))
-        .route("/workflows/{id}/test", web::post().to(workflows::test_run))
-        .route("/contacts/{id}", web::get().to(contacts::show))
-        .route("/contacts/{id}/tags", web::post().to(contacts::add_tag))
-        .route("/contacts/{id}/tags/remove", web::post().to(contacts::remove_tag))
-        .route("/contacts/{id}/files/{file}", web::get().to(contacts::download_file))
-        .route("/contacts/{id}/opportunities/{item}/close", web::post().to(handover::close_opportunity))
-        .route("/contacts/{id}/opportunities/{item}/move", web::post().to(handover::move_opportunity))
-        .route("/contacts/{id}/appointments/{item}/cancel", web::post().to(handover::cancel_appointment))
-        .route("/contacts/{id}/appointments/{item}/move", web::post().to(handover::move_appointment));
+/// Who may use a route: anyone, any signed-in user, or admins only (R1, R11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    User,
+    Admin,
+}
+
+/// One entry of the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Declares every route once: the registration and the table [`ROUTES`] that the
+/// security tests walk come from the same list, so a new route cannot be missed.
+macro_rules! route_table {
+    ($( $method:ident $path:literal => $handler:path, $access:ident; )*) => {
+        pub const ROUTES: &[RouteInfo] = &[
+            $( RouteInfo { method: stringify!($method), path: $path, access: Access::$access }, )*
+        ];
+
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+// Specific paths come before the `{id}` patterns they would otherwise match.
+route_table! {
+    get "/healthz" => health::healthz, Public;
+    get "/static/{path:.*}" => static_files::serve, Public;
+    get "/" => health::home, Public;
+    get "/favicon.ico" => static_files::favicon, Public;
+    get "/login" => auth::login_form, Public;
+    post "/login" => auth::login, Public;
+    post "/logout" => auth::logout, Public;
+    get "/contacts" => contacts::list, User;
+    post "/contacts" => contacts::create, User;
+    get "/contacts/new" => contacts::new_form, User;
+    get "/contacts/export.csv" => export::export, User;
+    get "/contacts/import" => import::form, User;
+    post "/contacts/import" => import::import, User;
+    get "/contacts/delete-preview" => contacts::delete_preview, Admin;
+    post "/contacts/delete" => contacts::delete, Admin;
+    post "/contacts/tags" => contacts::bulk_tag, User;
+    get "/contacts/restore" => restore::page, Admin;
+    post "/contacts/restore" => restore::restore, Admin;
+    post "/contacts/erase" => restore::erase, Admin;
+    post "/batches/{id}/restore" => restore::restore_batch, Admin;
+    get "/audit" => audit::page, Admin;
+    get "/bulk-actions" => bulk::page, Admin;
+    get "/bulk-actions/{id}/progress" => bulk::progress, Admin;
+    post "/bulk-actions/{id}/cancel" => bulk::cancel, Admin;
+    get "/workflows" => workflows::list, User;
+    post "/workflows" => workflows::create, User;
+    get "/workflows/new" => workflows::new_form, User;
+    get "/workflows/{id}" => workflows::show, User;
+    post "/workflows/{id}" => workflows::update, User;
+    post "/workflows/{id}/status" => workflows::set_status, User;
+    post "/workflows/{id}/delete" => workflows::remove, User;
+    get "/workflows/{id}/contacts" => workflows::picker, User;
+    get "/workflows/{id}/test" => workflows::test_preview, User;
+    post "/workflows/{id}/test" => workflows::test_run, User;
+    get "/contacts/{id}" => contacts::show, User;
+    post "/contacts/{id}/tags" => contacts::add_tag, User;
+    post "/contacts/{id}/tags/remove" => contacts::remove_tag, User;
+    get "/contacts/{id}/files/{file}" => contacts::download_file, User;
+    post "/contacts/{id}/opportunities/{item}/close" => handover::close_opportunity, User;
+    post "/contacts/{id}/opportunities/{item}/move" => handover::move_opportunity, User;
+    post "/contacts/{id}/appointments/{item}/cancel" => handover::cancel_appointment, User;
+    post "/contacts/{id}/appointments/{item}/move" => handover::move_appointment, User;
 }
 
 pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) -> anyhow::Result<Server> {
