@@ -163,7 +163,7 @@ struct DeleteDialog {
     origin: String,
 }
 
-fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
+pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
     let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n) };
     let removed = vec![
         line(i.conversations, "conversation", "conversations"),

@@ -3,7 +3,7 @@
 
 use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
-use super::page::{plural, render, see_other, PageCtx};
+use super::page::{render, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
 use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
@@ -307,15 +307,9 @@ pub async fn test_preview(
             return Err(AppError::Forbidden("This workflow deletes contacts: only an admin may test it.".into()));
         }
         let i = repo.deletion_impact(user.account_id, &crate::domain::Selection::ids(vec![cid])?, Some(user.id)).await?;
-        impact = vec![
-            plural(i.conversations, "conversation", "conversations"),
-            plural(i.notes, "note", "notes"),
-            plural(i.tasks, "task", "tasks"),
-            plural(i.appointments, "appointment", "appointments"),
-            plural(i.opportunities, "opportunity", "opportunities"),
-            plural(i.files, "file", "files"),
-            plural(i.active_enrollments, "active enrollment stops", "active enrollments stop"),
-        ];
+        // the same counts as the delete dialog, without the kinds it has none of
+        let (removed, _) = super::contacts::impact_lines(&i);
+        impact = removed.into_iter().filter(|l| l.count != "0").map(|l| format!("{} {}", l.count, l.label)).collect();
     }
     render(&TestPreview { csrf: session.csrf_token()?, wf_id: wf.id.0, contact_id: cid.0, contact_name: name, steps, deletes: wf.deletes(), impact })
 }
