@@ -1,0 +1,458 @@
+//! Black-box HTTP support: the real server started in-process on port 0 against a fresh
+//! database, a cookie-keeping client that follows the login and CSRF flow of a browser,
+//! and small helpers to read the HTML it returns.
+//!
+//! Include it beside `support` from a test binary's root:
+//! `#[path = "../support/app.rs"] mod app;` (it refers to `crate::support`).
+
+#![allow(dead_code)]
+
+use crate::support::{create_account, Fixture, TestAccount, TestDb, TEST_PASSWORD};
+use contacts_admin::config::Settings;
+use contacts_admin::startup::Application;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use std::sync::Arc;
+
+/// The session key every test server uses (64 bytes or more).
+pub const SESSION_KEY: &str = "test-session-key-0123456789abcdef-0123456789abcdef-0123456789abcdef-0123456789";
+
+/// A running server on a fresh database, with the repository fixture of the same
+/// database and clock: account "Acme" (admin + regular user) and account "Bravo".
+pub struct TestApp {
+    /// Database, manual clock, repository, raw pool and account A ("Acme").
+    pub f: Fixture,
+    /// Account B ("Bravo"), with its own admin and regular user.
+    pub b: TestAccount,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+/// Starts the application on port 0 against `db`; the server reads the time from the
+/// fixture's manual clock, so a test can move past the 60-day window.
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    let f = Fixture::new(db).await;
+    let b = create_account(&f.repo, "Bravo").await;
+    let settings = Settings {
+        database_url: f.db.url.clone(),
+        bind: "127.0.0.1:0".into(),
+        session_key: Some(SESSION_KEY.into()),
+        secure_cookies: false,
+        purge_interval_secs: 0,
+        bulk: Default::default(),
+        clock: Arc::new(f.clock.clone()),
+    };
+    let app = Application::build(settings).await.expect("build the application");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { f, b, base }
+}
+
+impl TestApp {
+    /// A client with no session yet.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// A client signed in as `email` (the shared test password).
+    pub async fn login(&self, email: &str) -> Client {
+        let mut c = self.client();
+        c.login(email, TEST_PASSWORD).await;
+        c
+    }
+
+    /// Signed in as the admin of account A.
+    pub async fn admin(&self) -> Client {
+        self.login(&self.f.acc.admin_email.clone()).await
+    }
+
+    /// Signed in as the regular user of account A.
+    pub async fn user(&self) -> Client {
+        self.login(&self.f.acc.user_email.clone()).await
+    }
+
+    /// Signed in as the admin of account B.
+    pub async fn admin_b(&self) -> Client {
+        self.login(&self.b.admin_email.clone()).await
+    }
+}
+
+/// A response, read to the end.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect()
+    }
+
+    /// The body with the HTML escapes askama writes turned back into text, to look for
+    /// a message as the user reads it.
+    pub fn text(&self) -> String {
+        unescape(&self.body)
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(self.status, expected, "unexpected status; body:\n{}", shorten(&self.body));
+        self
+    }
+
+    /// Asserts a 303 to `to`.
+    #[track_caller]
+    pub fn assert_see_other(&self, to: &str) -> &Self {
+        self.assert_status(303);
+        assert_eq!(self.location(), Some(to), "redirect target");
+        self
+    }
+
+    /// Asserts the text of the body (unescaped) contains `needle`.
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Self {
+        let t = self.text();
+        assert!(t.contains(needle), "expected {needle:?} in the body:\n{}", shorten(&t));
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_not_contains(&self, needle: &str) -> &Self {
+        let t = self.text();
+        assert!(!t.contains(needle), "did not expect {needle:?} in the body:\n{}", shorten(&t));
+        self
+    }
+
+    /// The page's `<meta name="csrf-token">`.
+    pub fn csrf_meta(&self) -> Option<String> {
+        csrf_meta(&self.body)
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() > 4000 {
+        let mut end = 4000;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…[{} bytes]", &s[..end], s.len())
+    } else {
+        s.to_string()
+    }
+}
+
+/// HTML character references (named `&amp;`-style ones and numeric `&#38;`/`&#x26;`)
+/// back to text.
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let decoded = tail.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let entity = &tail[1..end];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The content of `<meta name="csrf-token" content="…">`.
+pub fn csrf_meta(html: &str) -> Option<String> {
+    let marker = r#"<meta name="csrf-token" content=""#;
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string()).filter(|t| !t.is_empty())
+}
+
+/// Every `href="…"` of the page (unescaped).
+pub fn hrefs(html: &str) -> Vec<String> {
+    attr_values(html, "href")
+}
+
+/// Every value of `attr="…"` in the page (unescaped).
+pub fn attr_values(html: &str, attr: &str) -> Vec<String> {
+    let marker = format!(" {attr}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&marker) {
+        let after = &rest[i + marker.len()..];
+        let Some(end) = after.find('"') else { break };
+        out.push(unescape(&after[..end]));
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The contact ids of the rows of a contacts list page or fragment, in page order.
+pub fn row_ids(html: &str) -> Vec<i64> {
+    let marker = "<tr data-id=\"";
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(marker) {
+        let after = &rest[i + marker.len()..];
+        let end = after.find('"').unwrap_or(0);
+        out.push(after[..end].parse().expect("a numeric row id"));
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The id in the first `/batches/{id}/restore` the page holds (the flash's Undo form).
+pub fn batch_in_page(html: &str) -> Option<i64> {
+    let marker = "/batches/";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('/')? + start;
+    html[start..end].parse().ok()
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects, and remembers
+/// the CSRF token of the last page it read so its POSTs carry it.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+    pub csrf: Option<String>,
+}
+
+/// How a POST carries the CSRF token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Csrf {
+    /// The `csrf_token` form field.
+    Field,
+    /// The `X-CSRF-Token` header (htmx).
+    Header,
+    /// No token at all.
+    Missing,
+    /// A token of the right shape that is not the session's.
+    Wrong,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("build the HTTP client");
+        Client { http, jar, base: base.to_string(), csrf: None }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().await.expect("read the response body");
+        Resp { status, headers, body }
+    }
+
+    /// GET `path`; remembers the page's CSRF token when it has one.
+    pub async fn get(&mut self, path: &str) -> Resp {
+        let res = self.http.get(self.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let r = Self::read(res).await;
+        if let Some(t) = r.csrf_meta() {
+            self.csrf = Some(t);
+        }
+        r
+    }
+
+    /// GET `path` as htmx does (`HX-Request: true`).
+    pub async fn get_htmx(&mut self, path: &str) -> Resp {
+        let res = self
+            .http
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        Self::read(res).await
+    }
+
+    /// The CSRF token of the session, read from `/contacts` if none is known yet.
+    pub async fn token(&mut self) -> String {
+        if self.csrf.is_none() {
+            self.get("/contacts").await;
+        }
+        self.csrf.clone().expect("a CSRF token from the page")
+    }
+
+    /// POST a form with the session's token in the `csrf_token` field.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        self.post_with(path, fields, Csrf::Field, false).await
+    }
+
+    /// POST a form as htmx does: `HX-Request` and the token in `X-CSRF-Token`.
+    pub async fn post_htmx(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        self.post_with(path, fields, Csrf::Header, true).await
+    }
+
+    pub async fn post_with(&mut self, path: &str, fields: &[(&str, &str)], csrf: Csrf, htmx: bool) -> Resp {
+        let token = match csrf {
+            Csrf::Missing => None,
+            Csrf::Wrong => Some("0".repeat(64)),
+            Csrf::Field | Csrf::Header => Some(self.token().await),
+        };
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            s.append_pair(k, v);
+        }
+        if let (Csrf::Field | Csrf::Wrong, Some(t)) = (csrf, &token) {
+            s.append_pair("csrf_token", t);
+        }
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(s.finish());
+        if let (Csrf::Header, Some(t)) = (csrf, &token) {
+            req = req.header("X-CSRF-Token", t);
+        }
+        if htmx {
+            req = req.header("HX-Request", "true");
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        Self::read(res).await
+    }
+
+    /// POST a raw, already encoded body (token included by the caller).
+    pub async fn post_raw(&mut self, path: &str, body: Vec<u8>) -> Result<Resp, reqwest::Error> {
+        let res = self
+            .http
+            .post(self.url(path))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await?;
+        Ok(Self::read(res).await)
+    }
+
+    /// POSTs `body` with `Transfer-Encoding: chunked` (no announced length), with this
+    /// client's cookies, over a plain socket; returns the response's status.
+    pub async fn post_chunked(&mut self, path: &str, body: &[u8]) -> u16 {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.url(path).parse().expect("a URL");
+        let cookie = self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_string)).unwrap_or_default();
+        let host = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(80));
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        let body = body.to_vec();
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(&host).expect("connect to the server");
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).ok();
+            let mut write = || -> std::io::Result<()> {
+                stream.write_all(head.as_bytes())?;
+                for chunk in body.chunks(64 * 1024) {
+                    stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                    stream.write_all(chunk)?;
+                    stream.write_all(b"\r\n")?;
+                }
+                stream.write_all(b"0\r\n\r\n")?;
+                stream.flush()
+            };
+            // The server may answer and close before the whole body is sent.
+            let _ = write();
+            let mut response = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Read until the status line is in (the server may reset the rest).
+            while !response.windows(2).any(|w| w == b"\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => response.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&response);
+            let status_line = text.lines().next().unwrap_or_default().to_string();
+            status_line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no HTTP status in {status_line:?}"))
+        })
+        .await
+        .expect("the chunked request")
+    }
+
+    /// Signs in through the login form; on success the session is renewed, so the
+    /// token is read again from `/contacts`. Returns the response of `POST /login`.
+    pub async fn try_login(&mut self, email: &str, password: &str) -> Resp {
+        self.try_login_next(email, password, None).await
+    }
+
+    /// Like [`Client::try_login`], with the form's `next` field.
+    pub async fn try_login_next(&mut self, email: &str, password: &str, next: Option<&str>) -> Resp {
+        let page = self.get("/login").await;
+        page.assert_status(200);
+        let token = page.csrf_meta().expect("the login page has a CSRF token");
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("email", email).append_pair("password", password).append_pair("csrf_token", &token);
+        if let Some(n) = next {
+            form.append_pair("next", n);
+        }
+        let res = self
+            .http
+            .post(self.url("/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.finish())
+            .send()
+            .await
+            .expect("POST /login");
+        let r = Self::read(res).await;
+        self.csrf = None;
+        r
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Resp {
+        let r = self.try_login(email, password).await;
+        r.assert_see_other("/contacts");
+        let page = self.get("/contacts").await;
+        page.assert_status(200);
+        assert!(self.csrf.is_some(), "the contacts page has a CSRF token");
+        r
+    }
+}
