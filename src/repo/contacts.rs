@@ -396,11 +396,13 @@ impl Repo {
                 for tag in &c.tags {
                     sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
                         .bind(account.0).bind(tag.as_str()).execute(&mut *tx).await?;
-                    sqlx::query("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, $4) on conflict do nothing")
-                        .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?;
+                    let added = sqlx::query("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, $4) on conflict do nothing")
+                        .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?.rows_affected();
                     // a tag given at creation (form, import) fires workflows too (W3)
-                    sqlx::query(super::workflows::ENQUEUE_TAG_TRIGGERS)
-                        .bind(account.0).bind(tag.as_str()).bind(now).execute(&mut *tx).await?;
+                    if added > 0 {
+                        super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, &[id])
+                            .build().execute(&mut *tx).await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(id)
@@ -442,11 +444,9 @@ impl Repo {
             qb.push(" on conflict do nothing returning contact_id");
             let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
             // queue the workflows this tag triggers, in the same transaction (W3)
-            if !ids.is_empty() {
-                sqlx::query(super::workflows::ENQUEUE_TAG_TRIGGERS)
-                    .bind(account.0)
-                    .bind(tag.as_str())
-                    .bind(now)
+            for chunk in ids.chunks(super::workflows::ENQUEUE_CHUNK) {
+                super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk)
+                    .build()
                     .execute(&mut *tx)
                     .await?;
             }

@@ -8,12 +8,33 @@ use crate::domain::{AccountId, Actor, BatchId, ContactId, Role, UserId, Workflow
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
-/// Queues a run of every active workflow triggered by tag `$2` for the contacts of
-/// account `$1` that received that tag at `$3` (this transaction's time).
-pub(crate) const ENQUEUE_TAG_TRIGGERS: &str = "insert into workflow_runs (account_id, workflow_id, contact_id, created_at)
-     select w.account_id, w.id, t.contact_id, $3
-     from workflows w join contact_tags t on t.account_id = w.account_id and t.tag = w.trigger_tag
-     where w.account_id = $1 and w.status = 'active' and w.trigger_tag = $2 and t.created_at = $3";
+/// Contacts per statement of [`enqueue_tag_triggers`].
+pub(crate) const ENQUEUE_CHUNK: usize = 5_000;
+
+/// Queues, at `now`, a run of every active workflow of `account` triggered by `tag` for
+/// the contacts `ids`: those the caller's transaction has just given that tag. Only
+/// those: another contact that got the same tag in the same millisecond (another
+/// request, or before the workflow was activated) is not theirs to queue.
+pub(crate) fn enqueue_tag_triggers<'a, DB>(account: AccountId, tag: &str, now: i64, ids: &[i64]) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::new("insert into workflow_runs (account_id, workflow_id, contact_id, created_at) select w.account_id, w.id, t.contact_id, ");
+    qb.push_bind(now)
+        .push(" from workflows w join contact_tags t on t.account_id = w.account_id and t.tag = w.trigger_tag where w.account_id = ")
+        .push_bind(account.0)
+        .push(" and w.status = 'active' and w.trigger_tag = ")
+        .push_bind(tag.to_string())
+        .push(" and t.contact_id in (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    qb
+}
 
 #[derive(Debug, Clone)]
 pub struct Workflow {
