@@ -19,6 +19,7 @@ mod delete;
 mod export;
 mod restore;
 mod tags;
+mod workflows;
 
 use chrono::{DateTime, Utc};
 use contacts_admin::domain::{AccountId, ContactId};

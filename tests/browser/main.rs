@@ -21,3 +21,4 @@ mod deletion;
 mod keyboard;
 mod restore;
 mod selection;
+mod workflows;
