@@ -152,6 +152,15 @@ impl Selection {
             .map_err(|_| InvalidInput(format!("\"{}\" is not a valid as_of moment.", truncate_for_message(raw))))
     }
 
+    /// A select-all never reaches past the present: an `as_of` in the future (a wrong
+    /// clock in the browser, or a forged form) becomes `now` (R6).
+    pub fn not_after(self, now: DateTime<Utc>) -> Self {
+        match self {
+            Selection::AllMatching { filter, as_of, exclude } if as_of > now => Selection::AllMatching { filter, as_of: now, exclude },
+            other => other,
+        }
+    }
+
     /// Words for the audit log: ids and counts, never names or emails (R10).
     pub fn describe(&self) -> String {
         match self {
@@ -265,6 +274,17 @@ mod tests {
         let json = serde_json::to_string(&all).unwrap();
         assert!(json.starts_with(r#"{"kind":"all_matching","filter":"#), "{json}");
         assert_eq!(serde_json::from_str::<Selection>(&json).unwrap(), all);
+    }
+
+    #[test]
+    fn a_future_as_of_is_brought_back_to_now() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::hours(1);
+        let s = Selection::all_matching(ContactFilter::default(), later, vec![]).unwrap().not_after(now);
+        assert!(matches!(s, Selection::AllMatching { as_of, .. } if as_of == now));
+        let earlier = now - chrono::Duration::hours(1);
+        let s = Selection::all_matching(ContactFilter::default(), earlier, vec![]).unwrap().not_after(now);
+        assert!(matches!(s, Selection::AllMatching { as_of, .. } if as_of == earlier));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod deletion;
 pub mod handover;
 pub mod restore;
 pub mod seed;
+pub mod sessions;
 pub mod workflows;
 
 use crate::clock::Clock;

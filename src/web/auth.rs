@@ -77,7 +77,7 @@ pub async fn login(
     match (ok, user) {
         (true, Some(u)) => {
             throttle.record_success(&email, &addr);
-            session.log_in(u.id)?;
+            session.log_in(&repo, u.id).await?;
             Ok(see_other(&next))
         }
         _ => {
@@ -94,8 +94,8 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: TypedSession) -> HttpResponse {
-    session.log_out();
+pub async fn logout(session: TypedSession, repo: web::Data<Repo>) -> HttpResponse {
+    session.log_out(&repo).await;
     see_other("/login")
 }
 

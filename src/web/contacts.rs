@@ -258,7 +258,7 @@ pub async fn delete(
     f: Fields,
 ) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
-    let sel = f.selection(None)?;
+    let sel = f.selection(None)?.not_after(repo.now());
     let reason = f.get("reason").map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(AppError::BadRequest("The reason is too long (500 characters at most).".into()));
@@ -268,6 +268,11 @@ pub async fn delete(
     }
     // More than fits comfortably in one request: a background job with progress (L1).
     let count = repo.count_selection(user.account_id, &sel).await?;
+    if count == 0 {
+        return Err(AppError::NotFound(
+            "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
+        ));
+    }
     if count > bulk.threshold {
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
         let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
@@ -320,7 +325,7 @@ pub async fn delete(
 /// `POST /contacts/tags`: bulk Add tag for the selection (select-all included).
 pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
-    let sel = f.selection(None)?;
+    let sel = f.selection(None)?.not_after(repo.now());
     let tagged = repo.add_tag(user.account_id, &sel, &tag).await?;
     let flash = Flash::success(format!("Tagged {} “{}”.", plural(tagged.len() as i64, "contact", "contacts"), tag.as_str()));
     if req.headers().contains_key("HX-Request") {

@@ -67,17 +67,29 @@ pub struct TypedSession(pub Session);
 impl TypedSession {
     /// Starts a fresh session for `user`: a new cookie value and session id, so a
     /// session fixed before login is worthless after it.
-    pub fn log_in(&self, user: UserId) -> Result<(), AppError> {
+    pub async fn log_in(&self, repo: &Repo, user: UserId) -> Result<(), AppError> {
+        let sid = random_token();
+        repo.create_session(&sid, user).await?;
         self.0.renew();
         self.0.clear();
         self.insert(USER_KEY, user.0)?;
-        self.insert(SID_KEY, random_token())?;
+        self.insert(SID_KEY, sid)?;
         self.insert(CSRF_KEY, random_token())?;
         Ok(())
     }
 
-    pub fn log_out(&self) {
+    /// Ends the session on the server too, so a copy of the cookie is worthless.
+    pub async fn log_out(&self, repo: &Repo) {
+        if let Ok(Some(sid)) = self.0.get::<String>(SID_KEY) {
+            if let Err(e) = repo.end_session(&sid).await {
+                tracing::error!(error = %e, "could not end a session on the server");
+            }
+        }
         self.0.purge();
+    }
+
+    pub fn session_id(&self) -> Option<String> {
+        self.0.get::<String>(SID_KEY).ok().flatten()
     }
 
     pub fn user_id(&self) -> Option<UserId> {
@@ -132,17 +144,21 @@ pub struct AdminUser(pub UserInfo);
 
 async fn load_user(req: HttpRequest) -> Result<UserInfo, AppError> {
     let session = TypedSession(req.get_session());
-    let Some(uid) = session.user_id() else {
+    let (Some(uid), Some(sid)) = (session.user_id(), session.session_id()) else {
         return Err(AppError::Unauthorized);
     };
     let repo = req
         .app_data::<web::Data<Repo>>()
         .ok_or_else(|| AppError::Internal("repository missing".into()))?;
+    if !repo.session_valid(&sid, uid).await? {
+        // signed out, expired, or the user was removed
+        session.0.purge();
+        return Err(AppError::Unauthorized);
+    }
     match repo.user_info(uid).await? {
         Some(u) => Ok(u),
         None => {
-            // the user was removed: the session is no longer valid
-            session.log_out();
+            session.log_out(repo).await;
             Err(AppError::Unauthorized)
         }
     }

@@ -310,6 +310,9 @@ pub async fn test_preview(
         // the same counts as the delete dialog, without the kinds it has none of
         let (removed, _) = super::contacts::impact_lines(&i);
         impact = removed.into_iter().filter(|l| l.count != "0").map(|l| format!("{} {}", l.count, l.label)).collect();
+        if i.active_enrollments > 0 {
+            impact.push(super::page::plural(i.active_enrollments, "active enrollment stops", "active enrollments stop"));
+        }
     }
     render(&TestPreview { csrf: session.csrf_token()?, wf_id: wf.id.0, contact_id: cid.0, contact_name: name, steps, deletes: wf.deletes(), impact })
 }

@@ -118,6 +118,26 @@ both_backends!(async fn logout_ends_the_session(db: TestDb) {
     c.get("/contacts").await.assert_status(200);
 });
 
+both_backends!(async fn a_copied_session_cookie_is_worthless_after_logout(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut c = app.admin().await;
+    c.get("/contacts").await.assert_status(200);
+    use reqwest::cookie::CookieStore;
+    let cookie = c
+        .jar
+        .cookies(&c.url("/").parse().unwrap())
+        .expect("the session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    c.post("/logout", &[]).await.assert_see_other("/login");
+
+    // the same cookie, replayed by someone who copied it before the logout
+    let replay = c.http.get(c.url("/contacts")).header("Cookie", cookie).send().await.unwrap();
+    assert_eq!(replay.status().as_u16(), 303, "a signed-out session must not open pages");
+});
+
 both_backends!(async fn logout_needs_the_csrf_token(db: TestDb) {
     let app = spawn_app(db).await;
     let mut c = app.admin().await;
