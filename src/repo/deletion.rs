@@ -282,9 +282,12 @@ impl Repo {
                 return Ok(ChunkOutcome { deleted: 0, done: true });
             };
 
-            // Mark the chunk's contacts deleted. `deleted_at is null` (in the selection)
-            // makes a second deletion of the same contact a no-op (R4); on PostgreSQL a
-            // concurrent deletion that got there first is re-checked after its commit.
+            // Mark the chunk's contacts deleted. `deleted_at is null` makes a second
+            // deletion of the same contact a no-op (R4). It must also stand on the
+            // updated table itself, not only in the subquery: on PostgreSQL, when a
+            // concurrent deletion marked a row first, only the target row's own
+            // conditions are re-checked after that commit, so without it the row would
+            // be deleted (and counted) a second time.
             let mut qb = QueryBuilder::<DB>::new("update contacts set deleted_at = ");
             qb.push_bind(now)
                 .push(", updated_at = ")
@@ -295,7 +298,7 @@ impl Repo {
                 .push_bind(b.workflow_id)
                 .push(", deletion_batch_id = ")
                 .push_bind(batch.0)
-                .push(" where id in (select c.id from contacts c where ");
+                .push(" where deleted_at is null and id in (select c.id from contacts c where ");
             push_live_selection(&mut qb, account, &sel);
             qb.push(" and c.id > ").push_bind(b.cursor_id).push(" and c.id <= ").push_bind(upper).push(")");
             let deleted = qb.build().execute(&mut *tx).await?.rows_affected();
