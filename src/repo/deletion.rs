@@ -346,22 +346,46 @@ impl Repo {
         })
     }
 
-    /// Stops a running batch: what is deleted stays deleted (and restorable).
+    /// Stops a running batch: what is deleted stays deleted (and restorable), and is
+    /// audited like a finished deletion (R7), so that it can be found and restored
+    /// from the audit log too (R12).
     pub async fn cancel_deletion(&self, account: AccountId, batch: BatchId) -> RepoResult<bool> {
         let now = millis(self.now());
-        let n = on_db!(self, |pool, DB| {
-            sqlx::query(
+        let cancelled = on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_write().await?;
+            let b: Option<(Option<i64>, Option<i64>, String, String, Option<String>, i64)> = sqlx::query_as(
                 "update deletion_batches set state = 'cancelled', selection = null, finished_at = $1
-                 where id = $2 and account_id = $3 and state = 'running'",
+                 where id = $2 and account_id = $3 and state = 'running'
+                 returning actor_user_id, workflow_id, channel, description, reason, deleted_count",
             )
             .bind(now)
             .bind(batch.0)
             .bind(account.0)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((actor_user_id, workflow_id, channel, description, reason, deleted_count)) = &b {
+                if *deleted_count > 0 {
+                    sqlx::query(
+                        "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
+                         values ($1, $2, $3, $4, $5, 'delete', $6, $7, $8, $9)",
+                    )
+                    .bind(account.0)
+                    .bind(now)
+                    .bind(actor_user_id)
+                    .bind(workflow_id)
+                    .bind(channel)
+                    .bind(deleted_count)
+                    .bind(description)
+                    .bind(reason)
+                    .bind(batch.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            b.is_some()
         });
-        Ok(n > 0)
+        Ok(cancelled)
     }
 
     /// Batches left running (by a crash or a restart), oldest first, across accounts.
