@@ -256,7 +256,12 @@ impl Repo {
                     "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
                      deletion_batch_id = null, updated_at = ",
                 );
-                qb.push_bind(now).push(" where id in (select c.id from contacts c where ");
+                // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks only
+                // these conditions after a concurrent restore or purge of the same row
+                qb.push_bind(now)
+                    .push(" where deleted_at is not null and deleted_at > ")
+                    .push_bind(cutoff)
+                    .push(" and id in (select c.id from contacts c where ");
                 range(&mut qb);
                 qb.push(
                     " and (c.email is null or (not exists (select 1 from contacts l where l.account_id = c.account_id
@@ -290,10 +295,11 @@ impl Repo {
                         None => {
                             report.restored += sqlx::query(
                                 "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
-                                 deletion_batch_id = null, updated_at = $2 where id = $1",
+                                 deletion_batch_id = null, updated_at = $2 where id = $1 and deleted_at is not null and deleted_at > $3",
                             )
                             .bind(id)
                             .bind(now)
+                            .bind(cutoff)
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
