@@ -22,7 +22,9 @@ fn is_htmx(req: &ServiceRequest) -> bool {
 }
 
 fn reject(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
-    let res = if is_htmx(&req) { htmx_error_response(&err) } else { err.error_response() };
+    let mut res = if is_htmx(&req) { htmx_error_response(&err) } else { err.error_response() };
+    // The CSRF guard sits outside `headers`: its refusals need the headers too.
+    security_headers(res.headers_mut());
     req.into_response(res)
 }
 
@@ -114,7 +116,11 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
             res = res.into_response(r);
         }
     }
-    let h = res.headers_mut();
+    security_headers(res.headers_mut());
+    Ok(res)
+}
+
+fn security_headers(h: &mut header::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(
@@ -127,7 +133,6 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     }
-    Ok(res)
 }
 
 pub fn urlencode(s: &str) -> String {
