@@ -94,7 +94,9 @@ impl Repo {
     pub async fn queue_deletion_job(&self, account: AccountId, batch: BatchId, user: UserId, total: i64) -> RepoResult<JobId> {
         let now = millis(self.now());
         let id: i64 = on_db!(self, |pool, DB| {
-            sqlx::query_scalar(
+            // in a transaction, so that a failed commit is reported (see start_deletion)
+            let mut tx = pool.begin_write().await?;
+            let id = sqlx::query_scalar(
                 "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
                  values ($1, 'delete', $2, 'queued', $3, $4, $5, $5) returning id",
             )
@@ -103,8 +105,10 @@ impl Repo {
             .bind(user.0)
             .bind(total)
             .bind(now)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
         });
         self.signal_work();
         Ok(JobId(id))

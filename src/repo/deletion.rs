@@ -198,8 +198,12 @@ impl Repo {
         let total = self.count_selection(account, sel).await?;
         let now = millis(self.now());
         let id: Option<i64> = on_db!(self, |pool, DB| {
+            // In a transaction of its own: on SQLite, an `insert … returning` outside one
+            // hands back the new id before its commit, whose failure (a full disk, a
+            // read-only file) would go unreported.
+            let mut tx = pool.begin_write().await?;
             // The role check is folded into the insert: no admin, no batch.
-            sqlx::query_scalar(
+            let id = sqlx::query_scalar(
                 "insert into deletion_batches
                    (account_id, actor_user_id, workflow_id, channel, selection, description, reason, total, created_at)
                  select $1, u.id, $3, $4, $5, $6, $7, $8, $9 from users u
@@ -215,8 +219,10 @@ impl Repo {
             .bind(reason)
             .bind(total)
             .bind(now)
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
         });
         id.map(BatchId).ok_or_else(|| RepoError::Forbidden("Only an admin of this account may delete contacts.".into()))
     }

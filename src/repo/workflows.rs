@@ -149,7 +149,9 @@ impl Repo {
         let now = millis(self.now());
         let actions = serde_json::to_string(&draft.actions).map_err(|e| RepoError::Internal(e.to_string()))?;
         let id: i64 = on_db!(self, |pool, DB| {
-            sqlx::query_scalar(
+            // in a transaction, so that a failed commit is reported (see start_deletion)
+            let mut tx = pool.begin_write().await?;
+            let id = sqlx::query_scalar(
                 "insert into workflows (account_id, name, status, trigger_tag, actions, created_at, updated_at)
                  values ($1, $2, 'draft', $3, $4, $5, $5) returning id",
             )
@@ -158,8 +160,10 @@ impl Repo {
             .bind(draft.trigger_tag.as_str())
             .bind(actions)
             .bind(now)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
         });
         Ok(WorkflowId(id))
     }
