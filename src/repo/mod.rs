@@ -212,6 +212,11 @@ impl Repo {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
+                    // A COMMIT that fails with an I/O error (a full disk, a read-only file)
+                    // is rolled back by SQLite itself, and sqlx then still counts the
+                    // connection inside a transaction: every later `BEGIN IMMEDIATE` on it
+                    // would fail. Such a connection is closed instead of reused.
+                    .before_acquire(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
                     .connect_with(opts)
                     .await?;
                 sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
