@@ -430,11 +430,6 @@ impl Repo {
         let now = millis(self.now());
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
-                .bind(account.0)
-                .bind(tag.as_str())
-                .execute(&mut *tx)
-                .await?;
             let mut qb = QueryBuilder::<DB>::new("insert into contact_tags (contact_id, tag, account_id, created_at) select c.id, ");
             qb.push_bind(tag.as_str().to_string())
                 .push(", c.account_id, ")
@@ -443,6 +438,15 @@ impl Repo {
             push_live_selection(&mut qb, account, sel);
             qb.push(" on conflict do nothing returning contact_id");
             let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            // the account's tag list gains the name only when a contact got the tag: a
+            // selection of nothing (unknown ids, another account's) changes nothing
+            if !ids.is_empty() {
+                sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
+                    .bind(account.0)
+                    .bind(tag.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             // queue the workflows this tag triggers, in the same transaction (W3)
             for chunk in ids.chunks(super::workflows::ENQUEUE_CHUNK) {
                 super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk)
