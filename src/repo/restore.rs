@@ -252,16 +252,9 @@ impl Repo {
                     target.push(qb, "c");
                     qb.push(" and c.id > ").push_bind(cursor).push(" and c.id <= ").push_bind(upper);
                 };
-                let mut qb = QueryBuilder::<DB>::new(
-                    "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
-                     deletion_batch_id = null, updated_at = ",
-                );
-                // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks only
-                // these conditions after a concurrent restore or purge of the same row
-                qb.push_bind(now)
-                    .push(" where deleted_at is not null and deleted_at > ")
-                    .push_bind(cutoff)
-                    .push(" and id in (select c.id from contacts c where ");
+                // First the ids (a chunk of at most CHUNK), then an update by primary key:
+                // one plan that stays cheap whatever the table statistics say.
+                let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where ");
                 range(&mut qb);
                 qb.push(
                     " and (c.email is null or (not exists (select 1 from contacts l where l.account_id = c.account_id
@@ -272,8 +265,22 @@ impl Repo {
                 .push_bind(cutoff);
                 target.push(&mut qb, "d");
                 qb.push(" and d.id > ").push_bind(cursor).push(" and d.id <= ").push_bind(upper).push(")))");
-                qb.push(")");
-                report.restored += qb.build().execute(&mut *tx).await?.rows_affected();
+                let clear: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                if !clear.is_empty() {
+                    let mut qb = QueryBuilder::<DB>::new(
+                        "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
+                         deletion_batch_id = null, updated_at = ",
+                    );
+                    // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks
+                    // only these conditions after a concurrent restore or purge of the row
+                    qb.push_bind(now).push(" where deleted_at is not null and deleted_at > ").push_bind(cutoff).push(" and id in (");
+                    let mut sep = qb.separated(", ");
+                    for id in &clear {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    report.restored += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
 
                 // Whatever in range is still deleted and inside the window collides on
                 // email: report it against the live contact that holds the email, or
