@@ -39,7 +39,9 @@ impl DaysLeft {
         } else if left < Duration::days(1) {
             DaysLeft::LessThanADay
         } else {
-            DaysLeft::Days(left.num_days())
+            // whole days, rounded up: just deleted reads "60 days left"
+            let whole = left.num_days();
+            DaysLeft::Days(if left > Duration::days(whole) { whole + 1 } else { whole })
         }
     }
 }
@@ -87,7 +89,9 @@ mod tests {
     fn days_left_reads_naturally() {
         let d = t0();
         assert_eq!(DaysLeft::at(d, d).to_string(), "60 days left");
-        assert_eq!(DaysLeft::at(d, d + Duration::days(58) + Duration::hours(1)).to_string(), "1 day left");
+        assert_eq!(DaysLeft::at(d, d + Duration::seconds(5)).to_string(), "60 days left");
+        assert_eq!(DaysLeft::at(d, d + Duration::days(58) + Duration::hours(1)).to_string(), "2 days left");
+        assert_eq!(DaysLeft::at(d, d + Duration::days(59)).to_string(), "1 day left");
         assert_eq!(DaysLeft::at(d, d + Duration::days(59) + Duration::hours(1)).to_string(), "less than a day left");
         assert_eq!(DaysLeft::at(d, d + Duration::days(60)), DaysLeft::Expired);
     }
