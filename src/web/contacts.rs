@@ -158,6 +158,7 @@ struct DeleteDialog {
     count: i64,
     count_text: String,
     removed: Vec<ImpactLine>,
+    anything_removed: bool,
     warnings: Vec<ImpactLine>,
     hidden: Vec<(String, String)>,
     origin: String,
@@ -223,6 +224,7 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
     render(&DeleteDialog {
         count: impact.contacts,
         count_text: plural(impact.contacts, "contact", "contacts"),
+        anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
         hidden: selection_fields(&sel),
