@@ -1,7 +1,10 @@
 //! Live contacts: the list with search, tag filter and keyset pagination (R3), counts,
 //! one contact with its associated data (U7), creation and tags.
 
-use super::{from_millis, like_pattern, millis, on_db, BeginWrite, Repo, RepoError, RepoResult};
+use super::{
+    from_millis, like_pattern, millis, on_db, trigram_phrase, BeginWrite, Repo, RepoError, RepoResult, SubstringSearch,
+    SEARCH_KEY_SPAN,
+};
 use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagName};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
@@ -121,27 +124,49 @@ pub(crate) fn search_text(c: &NewContact) -> String {
 /// Appends `c.account_id = … and c.deleted_at is null` and the filter's conditions.
 pub(crate) fn push_live_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, filter: &ContactFilter)
 where
-    DB: sqlx::Database,
+    DB: sqlx::Database + SubstringSearch,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null");
     if let Some(q) = &filter.q {
-        qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
+        match trigram_phrase::<DB>(q) {
+            Some(phrase) => {
+                let (lo, hi) = search_keys(account);
+                qb.push(" and c.id in (select s.rowid - ")
+                    .push_bind(lo)
+                    .push(" from contacts_search s where contacts_search match ")
+                    .push_bind(phrase)
+                    .push(" and s.rowid between ")
+                    .push_bind(lo)
+                    .push(" and ")
+                    .push_bind(hi)
+                    .push(")");
+            }
+            None => {
+                qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
+            }
+        }
     }
     if let Some(tag) = &filter.tag {
         qb.push(" and c.id in (select t.contact_id from contact_tags t where t.account_id = ")
             .push_bind(account.0)
             .push(" and t.tag = ")
             .push_bind(tag.as_str().to_string())
-            .push(")");
+            .push(" and t.live)");
     }
+}
+
+/// The account's range of `contacts_search` rowids.
+pub(crate) fn search_keys(account: AccountId) -> (i64, i64) {
+    let lo = account.0 * SEARCH_KEY_SPAN;
+    (lo, lo + SEARCH_KEY_SPAN - 1)
 }
 
 /// Appends the condition that picks a selection's live contacts (R3, R6).
 pub(crate) fn push_live_selection<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, sel: &Selection)
 where
-    DB: sqlx::Database,
+    DB: sqlx::Database + SubstringSearch,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
@@ -176,6 +201,70 @@ where
 
 const CONTACT_COLUMNS: &str = "c.id, c.first_name, c.last_name, c.email, c.phone, c.company, c.created_at";
 
+/// The query of one page of the live contacts matching `filter`: `limit` rows from the
+/// cursor, newest first (or oldest first for [`Cursor::Before`] and [`Cursor::Last`]).
+/// Each shape walks an index in id order and stops after `limit` rows: the search index
+/// for a search, the tag's live entries for a tag, else the live contacts.
+fn push_page_query<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, filter: &ContactFilter, cursor: Cursor, limit: i64)
+where
+    DB: sqlx::Database + SubstringSearch,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let dir = if matches!(cursor, Cursor::Before(_) | Cursor::Last) { "asc" } else { "desc" };
+    // `cross join` fixes the join order on SQLite (the first table drives); PostgreSQL
+    // plans it as an inner join.
+    if let Some(phrase) = filter.q.as_deref().and_then(trigram_phrase::<DB>) {
+        let (lo, hi) = search_keys(account);
+        let (lower, upper) = match cursor {
+            Cursor::After(id) => (lo, lo + id.0 - 1),
+            Cursor::Before(id) => (lo + id.0 + 1, hi),
+            Cursor::First | Cursor::Last => (lo, hi),
+        };
+        qb.push(format!("select {CONTACT_COLUMNS} from contacts_search s cross join contacts c where contacts_search match "))
+            .push_bind(phrase)
+            .push(" and s.rowid between ")
+            .push_bind(lower)
+            .push(" and ")
+            .push_bind(upper)
+            .push(" and c.id = s.rowid - ")
+            .push_bind(lo)
+            .push(" and c.account_id = ")
+            .push_bind(account.0)
+            .push(" and c.deleted_at is null");
+        if let Some(tag) = &filter.tag {
+            qb.push(" and exists (select 1 from contact_tags t where t.contact_id = c.id and t.tag = ")
+                .push_bind(tag.as_str().to_string())
+                .push(" and t.live)");
+        }
+        qb.push(format!(" order by s.rowid {dir} limit ")).push_bind(limit);
+        return;
+    }
+    let key = if let Some(tag) = &filter.tag {
+        qb.push(format!("select {CONTACT_COLUMNS} from contact_tags t cross join contacts c where t.account_id = "))
+            .push_bind(account.0)
+            .push(" and t.tag = ")
+            .push_bind(tag.as_str().to_string())
+            .push(" and t.live and c.id = t.contact_id and ");
+        push_live_filter(qb, account, &ContactFilter { q: filter.q.clone(), tag: None });
+        "t.contact_id"
+    } else {
+        qb.push(format!("select {CONTACT_COLUMNS} from contacts c where "));
+        push_live_filter(qb, account, filter);
+        "c.id"
+    };
+    match cursor {
+        Cursor::After(id) => {
+            qb.push(format!(" and {key} < ")).push_bind(id.0);
+        }
+        Cursor::Before(id) => {
+            qb.push(format!(" and {key} > ")).push_bind(id.0);
+        }
+        Cursor::First | Cursor::Last => {}
+    }
+    qb.push(format!(" order by {key} {dir} limit ")).push_bind(limit);
+}
+
 impl Repo {
     /// One page of the live contacts matching `filter`, newest first.
     pub async fn list_contacts(
@@ -188,19 +277,8 @@ impl Repo {
         // Pages before the cursor are read in ascending order and turned around.
         let ascending = matches!(page.cursor, Cursor::Before(_) | Cursor::Last);
         let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new(format!("select {CONTACT_COLUMNS} from contacts c where "));
-            push_live_filter(&mut qb, account, filter);
-            match page.cursor {
-                Cursor::After(id) => {
-                    qb.push(" and c.id < ").push_bind(id.0);
-                }
-                Cursor::Before(id) => {
-                    qb.push(" and c.id > ").push_bind(id.0);
-                }
-                Cursor::First | Cursor::Last => {}
-            }
-            qb.push(if ascending { " order by c.id asc limit " } else { " order by c.id desc limit " });
-            qb.push_bind(size + 1);
+            let mut qb = QueryBuilder::<DB>::new("");
+            push_page_query(&mut qb, account, filter, page.cursor, size + 1);
             qb.build_query_as().fetch_all(pool).await?
         });
         let more = rows.len() as i64 > size;
@@ -237,12 +315,53 @@ impl Repo {
         Ok(())
     }
 
-    /// How many live contacts match `filter` (the "Select all N" banner, U2).
+    /// How many live contacts match `filter` (the "Select all N" banner, U2): exact, from
+    /// the account's counters when there is no search, else from the search index.
     pub async fn count_contacts(&self, account: AccountId, filter: &ContactFilter) -> RepoResult<i64> {
+        if filter.q.is_none() {
+            let kind = match &filter.tag {
+                Some(tag) => format!("tag:{}", tag.as_str()),
+                None => "contacts".to_string(),
+            };
+            return self.account_count(account, &kind).await;
+        }
         Ok(on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
-            push_live_filter(&mut qb, account, filter);
+            let mut qb = QueryBuilder::<DB>::new("select count(*) from ");
+            match filter.q.as_deref().and_then(trigram_phrase::<DB>) {
+                Some(phrase) => {
+                    // the index holds live contacts only: no need to read them
+                    let (lo, hi) = search_keys(account);
+                    qb.push("contacts_search s where contacts_search match ")
+                        .push_bind(phrase)
+                        .push(" and s.rowid between ")
+                        .push_bind(lo)
+                        .push(" and ")
+                        .push_bind(hi);
+                    if let Some(tag) = &filter.tag {
+                        qb.push(" and exists (select 1 from contact_tags t where t.contact_id = s.rowid - ")
+                            .push_bind(lo)
+                            .push(" and t.tag = ")
+                            .push_bind(tag.as_str().to_string())
+                            .push(" and t.live)");
+                    }
+                }
+                None => {
+                    qb.push("contacts c where ");
+                    push_live_filter(&mut qb, account, filter);
+                }
+            }
             qb.build_query_scalar().fetch_one(pool).await?
+        }))
+    }
+
+    /// One of the account's counters (`account_counts`, kept by triggers; migration 0003).
+    pub(crate) async fn account_count(&self, account: AccountId, kind: &str) -> RepoResult<i64> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select coalesce((select n from account_counts where account_id = $1 and kind = $2), 0)")
+                .bind(account.0)
+                .bind(kind)
+                .fetch_one(pool)
+                .await?
         }))
     }
 

@@ -4,9 +4,9 @@
 //! cursor, so a deletion interrupted at any point resumes where it stopped (L2) and no
 //! contact is ever half-deleted.
 
-use super::contacts::push_live_selection;
+use super::contacts::{push_id_list, push_live_selection};
 use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
-use crate::domain::{AccountId, Actor, BatchId, DeleteConfirmation, Selection, UserId, WorkflowId};
+use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, Selection, UserId, WorkflowId};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::QueryBuilder;
 
@@ -100,6 +100,55 @@ struct RunningBatch {
     deleted_count: i64,
 }
 
+/// The columns of [`DeletionImpact`] that count rows attached to the selected contacts:
+/// (column and `account_counts` kind, table, column naming the contact, condition).
+const IMPACT_COUNTS: [(&str, &str, &str, &str); 13] = [
+    ("conversations", "conversations", "contact_id", ""),
+    ("messages", "messages", "contact_id", ""),
+    ("notes", "notes", "contact_id", ""),
+    ("tasks", "tasks", "contact_id", ""),
+    ("appointments", "appointments", "contact_id", ""),
+    ("opportunities", "opportunities", "contact_id", ""),
+    ("manual_actions", "manual_actions", "contact_id", ""),
+    ("activities", "activities", "contact_id", ""),
+    ("files", "files", "contact_id", ""),
+    ("group_ownerships", "community_groups", "owner_contact_id", ""),
+    ("list_memberships", "list_members", "contact_id", ""),
+    ("active_enrollments", "enrollments", "contact_id", " and x.status = 'active'"),
+    ("open_opportunities", "opportunities", "contact_id", " and x.status = 'open'"),
+];
+
+/// The contacts an impact query counts.
+enum ContactSet<'a> {
+    /// The selection's live contacts.
+    Selection(&'a Selection),
+    /// The account's live contacts that "select all" as of `as_of` without `exclude`
+    /// leaves out: created after `as_of`, or excluded.
+    AllBut { as_of: i64, exclude: &'a [ContactId] },
+}
+
+impl ContactSet<'_> {
+    fn push<'q, DB>(&self, qb: &mut QueryBuilder<'q, DB>, account: AccountId)
+    where
+        DB: sqlx::Database + super::SubstringSearch,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        match self {
+            ContactSet::Selection(sel) => push_live_selection(qb, account, sel),
+            ContactSet::AllBut { as_of, exclude } => {
+                qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null and (c.created_at > ").push_bind(*as_of);
+                if !exclude.is_empty() {
+                    qb.push(" or c.id in (");
+                    push_id_list(qb, exclude);
+                    qb.push(")");
+                }
+                qb.push(")");
+            }
+        }
+    }
+}
+
 /// The associated rows R2 removes, children before parents.
 const REMOVED_WITH_CONTACT: [&str; 10] = [
     "messages",
@@ -118,6 +167,11 @@ impl Repo {
     /// Counts, per associated kind, what deleting `sel` would remove, and the
     /// pre-delete warnings (U4). `actor` is who is about to delete, so "worked on by
     /// others" leaves out their own activity.
+    ///
+    /// One statement, so one snapshot. A selection is counted through its contacts,
+    /// one index probe per contact and kind. "Select all" without a filter is every
+    /// live contact of the account less the few created after `as_of` or excluded: it is
+    /// counted as the account's counters minus those few, which stays fast at a million.
     pub async fn deletion_impact(
         &self,
         account: AccountId,
@@ -128,36 +182,56 @@ impl Repo {
         let week_ago = millis(now - Duration::days(7));
         let now = millis(now);
         let actor = actor.map(|u| u.0).unwrap_or(0);
-        Ok(on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new("with sel as (select c.id from contacts c where ");
-            push_live_selection(&mut qb, account, sel);
-            qb.push(") select (select count(*) from sel) as contacts");
-            for (col, table) in [
-                ("conversations", "conversations"),
-                ("messages", "messages"),
-                ("notes", "notes"),
-                ("tasks", "tasks"),
-                ("appointments", "appointments"),
-                ("opportunities", "opportunities"),
-                ("manual_actions", "manual_actions"),
-                ("activities", "activities"),
-                ("files", "files"),
-                ("group_ownerships", "community_groups"),
-                ("list_memberships", "list_members"),
-            ] {
-                let key = if table == "community_groups" { "owner_contact_id" } else { "contact_id" };
-                qb.push(format!(", (select count(*) from {table} x where x.{key} in (select id from sel)) as {col}"));
+        let (set, totals) = match sel {
+            Selection::AllMatching { filter, as_of, exclude } if filter.is_empty() => {
+                (ContactSet::AllBut { as_of: millis(*as_of), exclude }, true)
             }
-            qb.push(", (select count(*) from enrollments x where x.contact_id in (select id from sel) and x.status = 'active') as active_enrollments");
-            qb.push(", (select count(*) from opportunities x where x.contact_id in (select id from sel) and x.status = 'open') as open_opportunities");
-            qb.push(", (select count(*) from appointments x where x.contact_id in (select id from sel) and x.status = 'scheduled' and x.starts_at >= ")
+            _ => (ContactSet::Selection(sel), false),
+        };
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("with sel as materialized (select c.id from contacts c where ");
+            set.push(&mut qb, account);
+            qb.push(") select ");
+            // With `totals`, each column is the account's total less what `sel` holds.
+            let total = |qb: &mut QueryBuilder<'_, DB>, kind: &str| {
+                if totals {
+                    qb.push("coalesce((select n from account_counts where account_id = ")
+                        .push_bind(account.0)
+                        .push(format!(" and kind = '{kind}'), 0) - "));
+                }
+            };
+            total(&mut qb, "contacts");
+            qb.push("(select count(*) from sel) as contacts");
+            for (col, table, key, cond) in IMPACT_COUNTS {
+                qb.push(", ");
+                total(&mut qb, col);
+                qb.push(format!("(select count(*) from sel cross join {table} x where x.{key} = sel.id{cond}) as {col}"));
+            }
+            qb.push(", ");
+            if totals {
+                qb.push("(select count(*) from appointments x where x.account_id = ")
+                    .push_bind(account.0)
+                    .push(" and x.status = 'scheduled' and x.starts_at >= ")
+                    .push_bind(now)
+                    .push(") - ");
+            }
+            qb.push("(select count(*) from sel cross join appointments x where x.contact_id = sel.id and x.status = 'scheduled' and x.starts_at >= ")
                 .push_bind(now)
-                .push(") as upcoming_appointments");
-            qb.push(", (select count(distinct x.contact_id) from activities x where x.contact_id in (select id from sel) and x.user_id is not null and x.user_id <> ")
-                .push_bind(actor)
-                .push(" and x.created_at >= ")
+                .push(") as upcoming_appointments, ");
+            if totals {
+                qb.push("(select count(*) from (select x.contact_id from activities x where x.account_id = ")
+                    .push_bind(account.0)
+                    .push(" and x.created_at >= ")
+                    .push_bind(week_ago)
+                    .push(" and x.user_id is not null and x.user_id <> ")
+                    .push_bind(actor)
+                    .push(" group by x.contact_id) w) - ");
+            }
+            qb.push("(select count(*) from sel where exists (select 1 from activities x where x.contact_id = sel.id and x.created_at >= ")
                 .push_bind(week_ago)
-                .push(") as worked_on_by_others");
+                .push(" and x.user_id is not null and x.user_id <> ")
+                .push_bind(actor)
+                .push(")) as worked_on_by_others");
             qb.build_query_as().fetch_one(pool).await?
         }))
     }

@@ -108,6 +108,33 @@ impl Dialect for PostgresDialect {
     const FOR_UPDATE: &'static str = " for update";
 }
 
+/// How a backend finds contacts by a substring of their search text.
+pub(crate) trait SubstringSearch {
+    /// SQLite: the `contacts_search` FTS5 trigram table (migration 0003) answers
+    /// queries of [`TRIGRAM`] characters or more; shorter ones scan with `like`.
+    /// PostgreSQL: `like` over the pg_trgm GIN index on `contacts.search_text`.
+    const TRIGRAM_TABLE: bool;
+}
+impl SubstringSearch for sqlx::Sqlite {
+    const TRIGRAM_TABLE: bool = true;
+}
+impl SubstringSearch for sqlx::Postgres {
+    const TRIGRAM_TABLE: bool = false;
+}
+
+/// The shortest query the trigram table can answer.
+pub(crate) const TRIGRAM: usize = 3;
+
+/// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
+/// stays inside its account's rowid range (2^40 contact ids, 2^23 accounts).
+pub(crate) const SEARCH_KEY_SPAN: i64 = 1 << 40;
+
+/// The FTS5 phrase that matches `q` as a substring (trigram tokens at consecutive
+/// positions), when the backend's trigram table can answer it.
+pub(crate) fn trigram_phrase<DB: SubstringSearch>(q: &str) -> Option<String> {
+    (DB::TRIGRAM_TABLE && q.chars().count() >= TRIGRAM).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
 /// with "database is locked" when both try to upgrade a read lock.
@@ -262,10 +289,14 @@ impl Repo {
         on_db!(self, |pool, DB| pool.close().await)
     }
 
-    /// SQLite keeps old page images in its write-ahead log until a checkpoint: after
-    /// personal data is erased, fold the log into the file and truncate it (R10).
-    pub(crate) async fn scrub_write_ahead_log(&self) -> RepoResult<()> {
+    /// After personal data is erased on SQLite (R10): the search index still holds the
+    /// trigrams of deleted contacts behind its delete markers until its segments are
+    /// merged, so merge them now ('optimize' does nothing when there is nothing to
+    /// merge); then fold the write-ahead log, which keeps old page images until a
+    /// checkpoint, into the file and truncate it. `secure_delete` zeroes the freed pages.
+    pub(crate) async fn scrub_deleted_data(&self) -> RepoResult<()> {
         if let Db::Sqlite(pool) = &self.db {
+            sqlx::query("insert into contacts_search (contacts_search) values ('optimize')").execute(pool).await?;
             sqlx::query("pragma wal_checkpoint(truncate)").execute(pool).await?;
         }
         Ok(())
@@ -280,5 +311,20 @@ impl Repo {
                 .await?
         });
         Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_of_three_characters_or_more_is_one_quoted_phrase() {
+        assert_eq!(trigram_phrase::<sqlx::Sqlite>("mar"), Some("\"mar\"".to_string()));
+        assert_eq!(trigram_phrase::<sqlx::Sqlite>("o\"b AND c*"), Some("\"o\"\"b AND c*\"".to_string()));
+        // characters, not bytes: "ñé" is two characters and scans with `like`
+        assert_eq!(trigram_phrase::<sqlx::Sqlite>("ñé"), None);
+        assert_eq!(trigram_phrase::<sqlx::Sqlite>("ab"), None);
+        assert_eq!(trigram_phrase::<sqlx::Postgres>("martinez"), None);
     }
 }

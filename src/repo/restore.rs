@@ -387,7 +387,7 @@ impl Repo {
         if erased > 0 {
             let desc = format!("{erased} deleted contacts erased before their window ended");
             self.record_audit(account, actor, super::AuditAction::Erase, erased as i64, &desc, None, None).await?;
-            self.scrub_write_ahead_log().await?;
+            self.scrub_deleted_data().await?;
         }
         let erased_set: std::collections::HashSet<i64> = erased_ids.into_iter().collect();
         let not_found = ids.iter().filter(|id| !erased_set.contains(&id.0)).copied().collect();
@@ -432,7 +432,7 @@ impl Repo {
                 .await?;
         }
         if report.purged > 0 {
-            self.scrub_write_ahead_log().await?;
+            self.scrub_deleted_data().await?;
         }
         Ok(report)
     }

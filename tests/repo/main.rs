@@ -15,6 +15,7 @@ mod impact;
 mod pagination;
 mod purge;
 mod restore;
+mod scale;
 
 use contacts_admin::domain::{AccountId, Actor, ContactId, DeleteConfirmation, Selection};
 use contacts_admin::repo::{AuditAction, AuditEvent, AuditFilter, DeletionReport, Repo};

@@ -1,0 +1,268 @@
+//! What keeps the contacts page and the delete modal fast at a million contacts (SPEC §5)
+//! must not change an answer: the per-account counters behind "Select all N" (U2) and
+//! the select-all impact (U4) stay exact through every write, and the search index finds
+//! exactly the live contacts whose text contains the query (R3).
+
+use crate::support::{add_associated, create_account, create_contact, Fixture, Raw, TestAccount};
+use crate::{args, both_backends, confirm, delete_ids, sel};
+use chrono::Duration;
+use contacts_admin::domain::{AccountId, Actor, ContactFilter, ContactId, NewContact, Selection, TagName};
+use contacts_admin::repo::{Cursor, PageRequest, Repo};
+
+/// Every counter of `account`, recomputed from the rows themselves.
+async fn expected_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for (kind, sql) in [
+        ("contacts", "select count(*) from contacts where account_id = $1 and deleted_at is null"),
+        ("conversations", "select count(*) from conversations where account_id = $1"),
+        ("messages", "select count(*) from messages where account_id = $1"),
+        ("notes", "select count(*) from notes where account_id = $1"),
+        ("tasks", "select count(*) from tasks where account_id = $1"),
+        ("appointments", "select count(*) from appointments where account_id = $1"),
+        ("opportunities", "select count(*) from opportunities where account_id = $1"),
+        ("open_opportunities", "select count(*) from opportunities where account_id = $1 and status = 'open'"),
+        ("manual_actions", "select count(*) from manual_actions where account_id = $1"),
+        ("activities", "select count(*) from activities where account_id = $1"),
+        ("files", "select count(*) from files where account_id = $1"),
+        ("list_memberships", "select count(*) from list_members where account_id = $1"),
+        ("group_ownerships", "select count(*) from community_groups where account_id = $1 and owner_contact_id is not null"),
+        ("active_enrollments", "select count(*) from enrollments where account_id = $1 and status = 'active'"),
+    ] {
+        out.push((kind.to_string(), raw.i64(sql, args![account]).await));
+    }
+    let tags: Vec<(String, i64)> = raw
+        .all(
+            "select t.tag, count(*) from contact_tags t join contacts c on c.id = t.contact_id
+             where t.account_id = $1 and c.deleted_at is null group by t.tag",
+            args![account],
+        )
+        .await;
+    out.extend(tags.into_iter().map(|(t, n)| (format!("tag:{t}"), n)));
+    out.sort();
+    out
+}
+
+/// Checks the counters, the tags' live flags, the counts the list shows and the
+/// select-all impact of `acc` against the rows.
+async fn assert_exact(repo: &Repo, raw: &Raw, acc: &TestAccount, when: &str) {
+    let expected = expected_counts(raw, acc.id).await;
+    let mut stored: Vec<(String, i64)> = raw
+        .all("select kind, n from account_counts where account_id = $1 and n <> 0", args![acc.id])
+        .await;
+    stored.sort();
+    let nonzero: Vec<(String, i64)> = expected.iter().filter(|(_, n)| *n != 0).cloned().collect();
+    assert_eq!(stored, nonzero, "counters of {} after {when}", acc.name);
+
+    let stale = raw
+        .count(
+            "contact_tags t join contacts c on c.id = t.contact_id",
+            "t.live <> (c.deleted_at is null)",
+            args![],
+        )
+        .await;
+    assert_eq!(stale, 0, "tags marked live/deleted against their contact after {when}");
+
+    let all = ContactFilter::default();
+    let live = raw.i64("select count(*) from contacts where account_id = $1 and deleted_at is null", args![acc.id]).await;
+    assert_eq!(repo.count_contacts(acc.id, &all).await.unwrap(), live, "count after {when}");
+    for (kind, n) in &expected {
+        if let Some(tag) = kind.strip_prefix("tag:") {
+            let filter = ContactFilter::parse(None, Some(tag)).unwrap();
+            assert_eq!(repo.count_contacts(acc.id, &filter).await.unwrap(), *n, "count of tag {tag} after {when}");
+            let listed = repo.list_contacts(acc.id, &filter, PageRequest::first(200)).await.unwrap();
+            assert_eq!(listed.contacts.len() as i64, *n, "list of tag {tag} after {when}");
+        }
+    }
+
+    // "select all" (counted from the counters) equals the same contacts listed one by one
+    let ids: Vec<ContactId> = raw
+        .ids("select id from contacts where account_id = $1 and deleted_at is null", args![acc.id])
+        .await
+        .into_iter()
+        .map(ContactId)
+        .collect();
+    let everything = Selection::all_matching(all, chrono::Utc::now() + Duration::days(3650), vec![]).unwrap();
+    let by_counters = repo.deletion_impact(acc.id, &everything, Some(acc.admin)).await.unwrap();
+    if ids.is_empty() {
+        assert_eq!(by_counters, Default::default(), "impact of nothing after {when}");
+    } else {
+        let one_by_one = repo.deletion_impact(acc.id, &sel(&ids), Some(acc.admin)).await.unwrap();
+        assert_eq!(by_counters, one_by_one, "select-all impact after {when}");
+    }
+}
+
+both_backends!(async fn counters_stay_exact_through_create_tag_delete_restore_erase_and_purge(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let other = create_account(&f.repo, "Globex").await;
+    let check = |when: &'static str| {
+        let (repo, raw, acc, other) = (f.repo.clone(), f.raw.clone(), f.acc.clone(), other.clone());
+        async move {
+            assert_exact(&repo, &raw, &acc, when).await;
+            assert_exact(&repo, &raw, &other, when).await;
+        }
+    };
+    check("nothing").await;
+
+    let mut full = Vec::new();
+    for i in 0..6 {
+        let tags: &[&str] = if i % 2 == 0 { &["VIP", "Lead"] } else { &["Lead"] };
+        full.push(f.full_contact(&format!("Full{i}"), Some(&format!("full{i}@example.test")), tags).await.contact);
+    }
+    let bare: Vec<ContactId> = vec![f.contact("Bare0", None, &[]).await, f.contact("Bare1", None, &["VIP"]).await];
+    let foreign = create_contact(&f.repo, other.id, "Far", None, &["VIP"]).await;
+    add_associated(&f.raw, &other, foreign, f.now()).await;
+    check("creating contacts").await;
+
+    let newsletter = TagName::parse("Newsletter").unwrap();
+    f.repo.add_tag(f.acc.id, &sel(&[full[0], full[1], bare[0]]), &newsletter).await.unwrap();
+    assert!(f.repo.remove_tag(f.acc.id, full[2], &TagName::parse("Lead").unwrap()).await.unwrap());
+    check("tagging").await;
+
+    let first = delete_ids(&f, &[full[0], full[1], bare[1]]).await;
+    check("deleting by ids").await;
+    // the deleted keep their tags (for a restore) but no longer count
+    assert_eq!(f.raw.count("contact_tags", "contact_id = $1", args![full[0]]).await, 3);
+
+    let lead = Selection::all_matching(ContactFilter::parse(Some("full"), Some("Lead")).unwrap(), f.now(), vec![full[3]]).unwrap();
+    let second = f
+        .repo
+        .delete_contacts(f.acc.id, Actor::ui(f.acc.admin), &lead, None, confirm())
+        .await
+        .unwrap();
+    assert_eq!(second.deleted, 2, "full4 and full5 (full2 lost its Lead tag, full3 is excluded)");
+    check("deleting a search").await;
+
+    let restored = f.repo.restore_contacts(f.acc.id, Actor::ui(f.acc.admin), &[full[0]]).await.unwrap();
+    assert_eq!(restored.restored, 1);
+    check("restoring by id").await;
+    assert_eq!(
+        f.repo.count_contacts(f.acc.id, &ContactFilter::parse(None, Some("Newsletter")).unwrap()).await.unwrap(),
+        2,
+        "a restored contact is counted with its tags again"
+    );
+    f.repo.restore_batch(f.acc.id, Actor::ui(f.acc.admin), second.batch).await.unwrap();
+    check("restoring a batch").await;
+
+    let erased = f.repo.erase_contacts(f.acc.id, Actor::ui(f.acc.admin), &[bare[1]], confirm()).await.unwrap();
+    assert_eq!(erased.erased, 1);
+    check("erasing").await;
+
+    f.repo.delete_contacts(other.id, Actor::ui(other.admin), &sel(&[foreign]), None, confirm()).await.unwrap();
+    f.advance(Duration::days(61));
+    let purged = f.repo.purge_expired().await.unwrap();
+    assert_eq!(purged.purged, 2, "full1 of {first:?} and the foreign contact");
+    check("purging").await;
+
+    // writes from outside the repository (another CRM component) are counted too
+    let extra = f.raw.insert(
+        "insert into notes (account_id, contact_id, user_id, body, created_at) values ($1, $2, null, 'From the inbox', 0) returning id",
+        args![f.acc.id, full[3]],
+    ).await;
+    f.raw.exec("update opportunities set status = 'won' where account_id = $1", args![f.acc.id]).await;
+    f.raw.exec("update community_groups set owner_contact_id = null where owner_contact_id = $1", args![full[3]]).await;
+    check("writes of other components").await;
+    f.raw.exec("delete from notes where id = $1", args![extra]).await;
+    check("their deletes").await;
+});
+
+/// A contact of `acc` with the given fields and tags.
+async fn person(repo: &Repo, acc: &TestAccount, first: &str, last: &str, email: &str, phone: &str, company: &str, tags: &[&str]) -> ContactId {
+    let mut c = NewContact::parse(first, last, email, phone, company).unwrap();
+    c.tags = tags.iter().map(|t| TagName::parse(t).unwrap()).collect();
+    repo.create_contact(acc.id, &c).await.unwrap()
+}
+
+/// The ids a search lists (first page of 200) and the count it shows.
+async fn search(repo: &Repo, acc: &TestAccount, q: &str, tag: Option<&str>) -> (Vec<ContactId>, i64) {
+    let filter = ContactFilter::parse(Some(q), tag).unwrap();
+    let page = repo.list_contacts(acc.id, &filter, PageRequest::first(200)).await.unwrap();
+    let n = repo.count_contacts(acc.id, &filter).await.unwrap();
+    (page.contacts.iter().map(|c| c.contact_id()).collect(), n)
+}
+
+both_backends!(async fn search_finds_substrings_of_live_contacts_and_nothing_else(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let acc = f.acc.clone();
+    let other = create_account(&f.repo, "Globex").await;
+    let olivia = person(&f.repo, &acc, "Olivia", "Martínez", "olivia.martinez.17@brightpath.io", "+1 555 201 3344", "Brightpath Realty", &["VIP"]).await;
+    let liam = person(&f.repo, &acc, "Liam", "Okafor", "liam.okafor.999@northwind.example", "+44 20 7946 0958", "Northwind Traders", &[]).await;
+    let sale = person(&f.repo, &acc, "Sale", "Desk", "", "", "50% Off_Outlet \"Best\"", &["VIP"]).await;
+    let twin = person(&f.repo, &other, "Olivia", "Martínez", "olivia.martinez.17@brightpath.io", "", "Brightpath Realty", &["VIP"]).await;
+
+    // substrings of each field, across field boundaries, in any case, on both backends
+    for (q, expected) in [
+        ("martínez", vec![olivia]),
+        ("MARTÍNEZ", vec![olivia]),
+        ("tinez.17@bright", vec![olivia]),
+        ("path.io", vec![olivia]),
+        ("555 201", vec![olivia]),
+        ("realty", vec![olivia]),
+        ("ez olivia", vec![olivia]),
+        ("okafor.999", vec![liam]),
+        ("7946 0958 north", vec![liam]),
+        ("o", vec![sale, liam, olivia]),
+        ("ok", vec![liam]),
+        ("50%", vec![sale]),
+        ("0%", vec![sale]),
+        ("5%", vec![]),
+        ("f_o", vec![sale]),
+        ("\"best\"", vec![sale]),
+        ("t\"", vec![sale]),
+        ("xyz", vec![]),
+        ("okafor.9999", vec![]),
+    ] {
+        let (listed, n) = search(&f.repo, &acc, q, None).await;
+        assert_eq!(listed, expected, "list for {q:?}");
+        assert_eq!(n, expected.len() as i64, "count for {q:?}");
+    }
+    assert_eq!(search(&f.repo, &acc, "brightpath", Some("VIP")).await, (vec![olivia], 1));
+    assert_eq!(search(&f.repo, &acc, "o", Some("VIP")).await, (vec![sale, olivia], 2));
+    assert_eq!(search(&f.repo, &other, "brightpath", None).await, (vec![twin], 1));
+
+    // deleted contacts are never found; restored ones are found again
+    delete_ids(&f, &[olivia]).await;
+    assert_eq!(search(&f.repo, &acc, "martínez", None).await, (vec![], 0));
+    assert_eq!(search(&f.repo, &acc, "brightpath", Some("VIP")).await, (vec![], 0));
+    assert_eq!(search(&f.repo, &acc, "o", None).await, (vec![sale, liam], 2));
+    assert_eq!(search(&f.repo, &other, "martínez", None).await, (vec![twin], 1));
+    let by_search = Selection::all_matching(ContactFilter::parse(Some("okafor"), None).unwrap(), f.now(), vec![]).unwrap();
+    assert_eq!(f.repo.count_selection(acc.id, &by_search).await.unwrap(), 1);
+    f.repo.restore_contacts(acc.id, Actor::ui(acc.admin), &[olivia]).await.unwrap();
+    assert_eq!(search(&f.repo, &acc, "martínez", None).await, (vec![olivia], 1));
+    assert_eq!(search(&f.repo, &acc, "brightpath", Some("VIP")).await, (vec![olivia], 1));
+});
+
+both_backends!(async fn search_and_tag_pages_follow_the_cursor_both_ways(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let mut matching = Vec::new();
+    for i in 0..7 {
+        matching.push(f.contact(&format!("Pager{i}"), Some(&format!("pager{i}@example.test")), &["Paged"]).await);
+        f.contact(&format!("Other{i}"), None, &[]).await;
+    }
+    delete_ids(&f, &[matching[3]]).await;
+    matching.remove(3);
+    let newest_first: Vec<ContactId> = matching.iter().rev().copied().collect();
+    for filter in [
+        ContactFilter::parse(Some("pager"), None).unwrap(),
+        ContactFilter::parse(None, Some("Paged")).unwrap(),
+        ContactFilter::parse(Some("ag"), Some("Paged")).unwrap(),
+    ] {
+        let page = |cursor| {
+            let (repo, filter) = (f.repo.clone(), filter.clone());
+            async move { repo.list_contacts(f.acc.id, &filter, PageRequest { cursor, size: 4 }).await.unwrap() }
+        };
+        let ids = |p: &contacts_admin::repo::ContactPage| p.contacts.iter().map(|c| c.contact_id()).collect::<Vec<_>>();
+        let first = page(Cursor::First).await;
+        assert_eq!(ids(&first), newest_first[..4], "{filter:?}");
+        assert!(!first.has_prev && first.has_next);
+        let second = page(Cursor::After(first.last_id().unwrap())).await;
+        assert_eq!(ids(&second), newest_first[4..], "{filter:?}");
+        assert!(second.has_prev && !second.has_next);
+        let back = page(Cursor::Before(second.first_id().unwrap())).await;
+        assert_eq!(ids(&back), newest_first[..4], "{filter:?}");
+        let last = page(Cursor::Last).await;
+        assert_eq!(ids(&last), newest_first[2..], "{filter:?}");
+        assert!(last.has_prev && !last.has_next);
+        assert_eq!(f.repo.count_contacts(f.acc.id, &filter).await.unwrap(), 6, "{filter:?}");
+    }
+});
