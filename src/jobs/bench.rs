@@ -46,10 +46,36 @@ pub async fn repository(repo: &Repo, account: &str, runs: usize, delete_all: boo
         let ms = time(runs, || async { Ok(repo.list_contacts(acc, filter, PageRequest { cursor, size: 50 }).await?) }).await?;
         println!("{name:<40} {ms:>10.2}");
     }
-    for (name, filter) in [("count all", &all), ("count search \"martinez\"", &search), ("count tag \"VIP\"", &tag)] {
+    for (name, filter) in [
+        ("count all", &all),
+        ("count search \"martinez\"", &search),
+        ("count search \"okafor.999\" (rare)", &rare),
+        ("count tag \"VIP\"", &tag),
+    ] {
         let ms = time(runs, || async { Ok(repo.count_contacts(acc, filter).await?) }).await?;
         println!("{name:<40} {ms:>10.2}");
     }
+    // what the contacts page asks for: one list query and one count (U2)
+    let pages: [(&str, &ContactFilter, Cursor); 3] = [
+        ("page = list + count: first", &all, Cursor::First),
+        ("page = list + count: last", &all, Cursor::Last),
+        ("page = list + count: \"martinez\"", &search, Cursor::First),
+    ];
+    for (name, filter, cursor) in pages {
+        let ms = time(runs, || async {
+            repo.list_contacts(acc, filter, PageRequest { cursor, size: 50 }).await?;
+            Ok(repo.count_contacts(acc, filter).await?)
+        })
+        .await?;
+        println!("{name:<40} {ms:>10.2}");
+    }
+    let first_page = repo.list_contacts(acc, &all, PageRequest::first(50)).await?;
+    let page_ids = Selection::ids(first_page.contacts.iter().map(|c| c.contact_id()).collect())?;
+    let ms = time(runs, || async { Ok(repo.deletion_impact(acc, &page_ids, None).await?) }).await?;
+    println!("{:<40} {ms:>10.2}", "impact of one page (50 ids)");
+    let searched = Selection::all_matching(search.clone(), repo.now(), vec![])?;
+    let ms = time(runs.min(5), || async { Ok(repo.deletion_impact(acc, &searched, None).await?) }).await?;
+    println!("{:<40} {ms:>10.2}", "impact of select-all \"martinez\"");
     let sel = Selection::all_matching(all.clone(), repo.now(), vec![])?;
     let ms = time(runs.min(5), || async { Ok(repo.deletion_impact(acc, &sel, None).await?) }).await?;
     println!("{:<40} {ms:>10.2}", "impact of select-all");
