@@ -125,7 +125,7 @@ impl Repo {
                     co.name,
                     lower(f.name || ' ' || l.name || ' ' || f.name || '.' || l.name || '.' || seq.n || '@' || co.domain
                           || ' +1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000) || ' ' || co.name),
-                    $4 - ($2 - seq.n) * $5, $4 - ($2 - seq.n) * $5
+                    $4 - ($6 - seq.n) * $5, $4 - ($6 - seq.n) * $5
              from seq
              join f on f.i = seq.n % 40
              join l on l.i = (seq.n / 40) % 40
@@ -209,6 +209,8 @@ impl Repo {
                     .bind(account.0)
                     .bind(now)
                     .bind(spacing)
+                    // the number the last contact of the whole run gets: the newest, at `now`
+                    .bind(base + n - done)
                     .execute(&mut *tx)
                     .await?;
                 let after: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from contacts").fetch_one(&mut *tx).await?;
