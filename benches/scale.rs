@@ -967,7 +967,8 @@ async fn wait_job(pool: &Pool, job: i64, t0: Instant, timeout: Duration, mut on_
 }
 
 /// Copy A: pages, export, delete-all through the job (with readers), purge.
-async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut Vec<(String, u64)>) -> Option<f64> {
+/// Returns the delete-all job's time in seconds and its rate once the readers stopped.
+async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut Vec<(String, u64)>) -> Option<(f64, Option<f64>)> {
     let db = store.copy("a").await;
     let log_path = cfg.dir.join(format!("server-{}-a.log", backend_of(store).name()));
     let server = Server::start(&db, &log_path);
@@ -1104,8 +1105,10 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
         ),
     );
     let loaded = *load_end.lock().unwrap();
+    let mut unloaded_rate = None;
     match loaded {
         Some((ls, ld)) if outcome.secs - ls >= 1.0 => {
+            unloaded_rate = Some((deleted - ld) as f64 / (outcome.secs - ls));
             rep.row(format!("  while {} readers ran (first {:.0}s)", cfg.clients, ls).as_str(), format!("{} contacts/s", rate(ld, ls)));
             rep.row("  after the readers stopped", format!("{} contacts/s over {:.1}s", rate(deleted - ld, outcome.secs - ls), outcome.secs - ls));
         }
@@ -1181,7 +1184,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     );
     rep.row("  check afterwards", format!("{} contacts of the account left (live ones included)", thousands(remaining)));
     store.drop_copy(&db).await;
-    (!outcome.timed_out && deleted > 0).then_some(outcome.secs)
+    (!outcome.timed_out && deleted > 0).then_some((outcome.secs, unloaded_rate))
 }
 
 /// Runs a phase; a panic in it (a failed request, an unexpected answer) becomes its
@@ -1201,7 +1204,7 @@ fn backend_of(store: &Store) -> Backend {
 }
 
 /// Copy B: the same delete-all as set-based SQL in one transaction (R2 in full).
-async fn sql_phase(store: &Store, rep: &mut Report) -> Option<f64> {
+async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
     let db = store.copy("b").await;
     let pool = Pool::open(&db, 1).await;
     let (acc, admin) = account_ids(&pool).await.expect("bench account");
@@ -1303,7 +1306,7 @@ async fn sql_phase(store: &Store, rep: &mut Report) -> Option<f64> {
     let detail: Vec<String> = steps.iter().map(|(t, s, n)| if *n > 0 { format!("{t} {s:.1}s ({})", thousands(*n as i64)) } else { format!("{t} {s:.1}s") }).collect();
     rep.row("  statements", detail.join(", "));
     store.drop_copy(&db).await;
-    Some(secs)
+    Some((secs, deleted))
 }
 
 /// Copy C: delete `n` contacts by id through the form, then restore them by batch.
@@ -1414,8 +1417,12 @@ async fn run_backend(cfg: &Config, backend: Backend) -> String {
             None
         }
     };
-    if let (Some(p), Some(s)) = (product, sql) {
-        rep.row("ratio product / SQL (time)", format!("{:.1}× (the product's job takes {:.1}× as long as one set-based transaction)", p / s, p / s));
+    if let (Some((p, unloaded)), Some((s, n))) = (product, sql) {
+        rep.row("ratio product / SQL (time)", format!("{:.1}× (the product's job, readers included, takes {:.1}× as long as one set-based transaction)", p / s, p / s));
+        if let Some(r) = unloaded {
+            let sql_rate = n as f64 / s;
+            rep.row("  at the job's rate without readers", format!("{:.1}× ({} vs {} contacts/s)", sql_rate / r, rate(r.round() as i64, 1.0), rate(sql_rate.round() as i64, 1.0)));
+        }
     }
     rep.line("");
     if let Err(e) = guarded(restore_phase(cfg, &store, &mut rep, &mut mem)).await {
