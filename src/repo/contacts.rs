@@ -493,6 +493,10 @@ impl Repo {
 
     /// Creates a contact; a live contact with the same email is a conflict.
     pub async fn create_contact(&self, account: AccountId, c: &NewContact) -> RepoResult<ContactId> {
+        super::retry_transient(|| self.create_contact_once(account, c)).await
+    }
+
+    async fn create_contact_once(&self, account: AccountId, c: &NewContact) -> RepoResult<ContactId> {
         let now = millis(self.now());
         let search = search_text(c);
         let result: Result<i64, sqlx::Error> = on_db!(self, |pool, DB| {
@@ -546,6 +550,10 @@ impl Repo {
     /// Tags the selection's live contacts and queues the active workflows the tag
     /// triggers for them; returns the ids that did not have the tag.
     pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
+        super::retry_transient(|| self.add_tag_once(account, sel, tag)).await
+    }
+
+    async fn add_tag_once(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
         let now = millis(self.now());
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;

@@ -304,6 +304,10 @@ impl Repo {
     /// Applies the next chunk of a running batch in one transaction (R2). When nothing
     /// is left, closes the batch and writes its audit event (R7).
     pub async fn delete_next_chunk(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
+        super::retry_transient(|| self.delete_next_chunk_once(account, batch, limit)).await
+    }
+
+    async fn delete_next_chunk_once(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;

@@ -161,6 +161,34 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that
+/// cannot both commit (serialization): the aborted one is safe to run again.
+pub(crate) fn is_transient(e: &RepoError) -> bool {
+    match e {
+        RepoError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+        _ => false,
+    }
+}
+
+/// Runs a whole transaction again when the database aborted it as a deadlock victim.
+pub(crate) async fn retry_transient<T, F, Fut>(mut attempt: F) -> RepoResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = RepoResult<T>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match attempt().await {
+            Err(e) if is_transient(&e) && tries < 5 => {
+                tries += 1;
+                tracing::warn!(error = %e, tries, "transaction aborted by the database; running it again");
+                tokio::time::sleep(Duration::from_millis(10 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
