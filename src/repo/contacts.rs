@@ -216,9 +216,11 @@ where
     // plans it as an inner join.
     if let Some(phrase) = filter.q.as_deref().and_then(trigram_phrase::<DB>) {
         let (lo, hi) = search_keys(account);
+        // a cursor id beyond the key span (a forged link) just pins to the span's end
+        let offset = |id: i64| id.clamp(0, SEARCH_KEY_SPAN);
         let (lower, upper) = match cursor {
-            Cursor::After(id) => (lo, lo + id.0 - 1),
-            Cursor::Before(id) => (lo + id.0 + 1, hi),
+            Cursor::After(id) => (lo, lo + offset(id.0) - 1),
+            Cursor::Before(id) => ((lo + offset(id.0) + 1).min(hi), hi),
             Cursor::First | Cursor::Last => (lo, hi),
         };
         qb.push(format!("select {CONTACT_COLUMNS} from contacts_search s cross join contacts c where contacts_search match "))

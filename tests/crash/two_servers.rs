@@ -28,7 +28,16 @@ async fn postgres_two_servers_the_lease_holder_dies_and_the_other_finishes_the_j
     let (job, batch_id) = latest_job(&crm.raw).await;
 
     wait_mid_job(&crm.raw, batch_id).await;
-    let holder = lease_owner_pid(&crm, job).await.expect("a running job has a lease owner");
+    // the lease is taken a moment after the first chunk by whichever server claims it
+    let mut holder = None;
+    for _ in 0..200 {
+        holder = lease_owner_pid(&crm, job).await;
+        if holder.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let holder = holder.expect("a running job has a lease owner");
     let idx = servers.iter().position(|s| s.pid == holder).expect("the lease owner is one of the two servers");
     servers[idx].kill();
     let survivor = &servers[1 - idx];
