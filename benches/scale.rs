@@ -50,19 +50,8 @@ const ADMIN_PASSWORD: &str = "scale-bench-admin-password";
 const SESSION_KEY: &str = "scale-bench-session-key-0123456789abcdef-0123456789abcdef-0123456789abcdef";
 const DAY_SECS: i64 = 86_400;
 
-/// The associated tables R2 removes, children before parents.
-const REMOVED_WITH_CONTACT: [&str; 10] = [
-    "messages",
-    "conversations",
-    "notes",
-    "tasks",
-    "appointments",
-    "opportunities",
-    "manual_actions",
-    "activities",
-    "files",
-    "list_members",
-];
+/// The associated tables R2 removes: the product's own list.
+use contacts_admin::repo::deletion::REMOVED_WITH_CONTACT;
 
 /// Tables that hold a contact's associated rows (what the seed writes).
 const ASSOCIATED: [&str; 13] = [
