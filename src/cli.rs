@@ -87,9 +87,10 @@ pub struct ServeArgs {
     /// Deletions of more contacts than this run as background jobs.
     #[arg(long, env = "BULK_THRESHOLD", default_value_t = 2000)]
     pub bulk_threshold: i64,
-    /// Contacts per transaction in background jobs.
-    #[arg(long, env = "BULK_CHUNK", default_value_t = 500)]
-    pub bulk_chunk: i64,
+    /// Contacts per transaction in background jobs; without it, each transaction is
+    /// sized to take about a quarter of a second.
+    #[arg(long, env = "BULK_CHUNK")]
+    pub bulk_chunk: Option<i64>,
 }
 
 impl Default for ServeArgs {
@@ -101,7 +102,7 @@ impl Default for ServeArgs {
             purge_interval_secs: 3600,
             demo: false,
             bulk_threshold: 2000,
-            bulk_chunk: 500,
+            bulk_chunk: None,
         }
     }
 }
@@ -221,7 +222,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         session_key: args.session_key.clone(),
         secure_cookies: args.secure_cookies,
         purge_interval_secs: args.purge_interval_secs,
-        bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.clamp(1, 10_000) },
+        bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;
@@ -238,5 +239,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // colours for a terminal only: a log file gets plain text
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }

@@ -53,15 +53,28 @@
       sel.mode = "ids"; sel.ids.clear(); sel.excluded.clear();
     }
     sel.q = q; sel.tag = tag;
-    sel.total = parseInt(m.dataset.total || "0", 10);
+    // an empty data-total: the page stopped counting a common search; the exact
+    // figure arrives in #list-total (GET /contacts/count) a moment later
+    var text = m.dataset.totalText;
+    sel.total = m.dataset.total === "" ? NaN : parseInt(m.dataset.total || "0", 10);
+    var exact = document.getElementById("list-total");
+    if (exact) {
+      sel.total = parseInt(exact.dataset.total || "0", 10);
+      text = exact.dataset.totalText;
+      var shown = document.getElementById("shown-count");
+      if (shown) shown.textContent = fmt(parseInt(shown.dataset.shown || "0", 10)) + " shown of " + exact.dataset.totalCount;
+    }
     if (sel.mode !== "all") sel.asOf = m.dataset.asOf || "";
     sel.pageCount = parseInt(m.dataset.pageCount || "0", 10);
     var total = document.getElementById("contact-total");
-    if (total && m.dataset.totalText) total.textContent = m.dataset.totalText;
+    if (total && text) total.textContent = text;
   }
 
+  function totalKnown() { return !isNaN(sel.total); }
+
   function count() {
-    return sel.mode === "all" ? Math.max(0, sel.total - sel.excluded.size) : sel.ids.size;
+    if (sel.mode !== "all") return sel.ids.size;
+    return totalKnown() ? Math.max(0, sel.total - sel.excluded.size) : NaN;
   }
 
   function fmt(n) { return n.toLocaleString("en-US"); }
@@ -84,7 +97,7 @@
     var bar = document.getElementById("bulk-bar");
     if (bar) {
       bar.hidden = n === 0;
-      document.getElementById("bulk-count").textContent = fmt(n) + " selected";
+      document.getElementById("bulk-count").textContent = isNaN(n) ? "All matching selected" : fmt(n) + " selected";
     }
     var banner = document.getElementById("selection-banner");
     if (banner) {
@@ -93,15 +106,19 @@
       var where = (sel.q || sel.tag) ? " matching this search" : " in this account";
       if (sel.mode === "all") {
         banner.hidden = false;
-        text.textContent = n === sel.total
-          ? "All " + fmt(n) + " contacts" + where + " are selected."
-          : fmt(n) + " of " + fmt(sel.total) + " contacts" + where + " are selected (" + fmt(sel.excluded.size) + " unticked).";
+        if (!totalKnown()) {
+          text.textContent = "All contacts" + where + " are selected" + (sel.excluded.size ? " (" + fmt(sel.excluded.size) + " unticked)." : ".");
+        } else {
+          text.textContent = n === sel.total
+            ? "All " + fmt(n) + " contacts" + where + " are selected."
+            : fmt(n) + " of " + fmt(sel.total) + " contacts" + where + " are selected (" + fmt(sel.excluded.size) + " unticked).";
+        }
         all.hidden = true;
-      } else if (checks.length > 0 && ticked === checks.length && sel.total > checks.length) {
+      } else if (checks.length > 0 && ticked === checks.length && !(sel.total <= checks.length)) {
         banner.hidden = false;
         text.textContent = "All " + fmt(checks.length) + " contacts on this page are selected.";
         all.hidden = false;
-        all.textContent = "Select all " + fmt(sel.total) + " contacts" + where;
+        all.textContent = totalKnown() ? "Select all " + fmt(sel.total) + " contacts" + where : "Select all contacts" + where;
       } else {
         banner.hidden = true;
       }
@@ -236,7 +253,7 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (e) {
-    if (e.target.id === "results") { readMeta(); render(); }
+    if (e.target.id === "results" || e.target.id === "list-total-slot") { readMeta(); render(); }
   });
 
   // ---- Restore page ----

@@ -2,6 +2,12 @@
 //! Each chunk is one transaction applying all of R2 to its contacts (in the
 //! repository); the job's lease is renewed after every chunk, so a killed server's job
 //! is picked up again once its lease runs out, and resumes at the batch's cursor.
+//!
+//! Chunk size: each chunk holds SQLite's write lock (PostgreSQL's row locks) for its
+//! whole transaction, while every chunk also pays a fixed cost (its statements, the
+//! index pages it dirties and commits). Unless a fixed size is configured, the worker
+//! sizes chunks to take about [`CHUNK_TARGET`] each: as large as that allows (a
+//! million contacts go in a few hundred transactions), never longer.
 
 use crate::domain::{AccountId, BatchId};
 use crate::repo::{JobId, Repo, RepoResult};
@@ -11,28 +17,76 @@ use std::time::Duration;
 pub const LEASE_MS: i64 = 10_000;
 const POLL: Duration = Duration::from_secs(1);
 
+/// How long one chunk's transaction should take when the size adapts.
+pub const CHUNK_TARGET: Duration = Duration::from_millis(250);
+/// Bounds of an adaptive chunk, and its first size.
+const CHUNK_MIN: i64 = 100;
+const CHUNK_MAX: i64 = 10_000;
+const CHUNK_FIRST: i64 = 500;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BulkSettings {
     /// Deletions of more contacts than this run as background jobs.
     pub threshold: i64,
-    /// Contacts per chunk (one transaction each).
-    pub chunk: i64,
+    /// Contacts per chunk (one transaction each); `None` sizes chunks to
+    /// [`CHUNK_TARGET`].
+    pub chunk: Option<i64>,
 }
 
 impl Default for BulkSettings {
     fn default() -> Self {
-        BulkSettings { threshold: 2_000, chunk: 500 }
+        BulkSettings { threshold: 2_000, chunk: None }
+    }
+}
+
+/// The size of the next chunk, from how long the last one took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkSizer {
+    size: i64,
+    fixed: bool,
+}
+
+impl ChunkSizer {
+    pub fn new(fixed: Option<i64>) -> ChunkSizer {
+        match fixed {
+            Some(n) => ChunkSizer { size: n.max(1), fixed: true },
+            None => ChunkSizer { size: CHUNK_FIRST, fixed: false },
+        }
+    }
+
+    pub fn size(&self) -> i64 {
+        self.size
+    }
+
+    /// Records that a chunk of `asked` contacts took `took`. A short chunk (the last
+    /// one of a batch) says nothing about the rate and leaves the size alone. The size
+    /// at most doubles or halves per step, so one slow commit does not swing it.
+    pub fn record(&mut self, asked: i64, deleted: u64, took: Duration) {
+        if self.fixed || (deleted as i64) < asked / 2 {
+            return;
+        }
+        let secs = took.as_secs_f64().max(1e-4);
+        let ideal = asked as f64 * CHUNK_TARGET.as_secs_f64() / secs;
+        let next = ideal.clamp(asked as f64 / 2.0, asked as f64 * 2.0).round() as i64;
+        self.size = next.clamp(CHUNK_MIN, CHUNK_MAX);
     }
 }
 
 /// Runs one claimed job until it is done, cancelled or taken over.
-async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch: BatchId, chunk: i64) -> RepoResult<()> {
+async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch: BatchId, mut sizer: ChunkSizer) -> RepoResult<()> {
+    let (mut chunks, mut deleted) = (0u64, 0u64);
     loop {
-        let step = repo.delete_next_chunk(account, batch, chunk).await?;
+        let asked = sizer.size();
+        let started = std::time::Instant::now();
+        let step = repo.delete_next_chunk(account, batch, asked).await?;
+        sizer.record(asked, step.deleted, started.elapsed());
         if step.done {
             repo.finish_bulk_job(job, "done", None).await?;
+            tracing::info!(job = job.0, deleted, chunks, last_chunk = asked, "bulk job done");
             return Ok(());
         }
+        chunks += 1;
+        deleted += step.deleted;
         if !repo.renew_bulk_job(job, worker, LEASE_MS).await? {
             // cancelled, or another worker took over after a stall: stop here
             return Ok(());
@@ -54,7 +108,7 @@ pub async fn run_forever(repo: Repo, settings: BulkSettings) {
             Ok(Some(job)) => {
                 let (id, account, batch) = (JobId(job.id), AccountId(job.account_id), BatchId(job.batch_id));
                 tracing::info!(job = id.0, batch = batch.0, "bulk job started");
-                if let Err(e) = drive(&repo, &worker, id, account, batch, settings.chunk.max(1)).await {
+                if let Err(e) = drive(&repo, &worker, id, account, batch, ChunkSizer::new(settings.chunk)).await {
                     // the lease runs out and the job is retried from its cursor
                     tracing::error!(job = id.0, error = %e, "bulk job interrupted; it will resume");
                     tokio::time::sleep(POLL).await;
@@ -71,5 +125,52 @@ pub async fn run_forever(repo: Repo, settings: BulkSettings) {
                 tokio::time::sleep(POLL).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_chunk_never_changes() {
+        let mut s = ChunkSizer::new(Some(7));
+        s.record(7, 7, Duration::from_secs(5));
+        s.record(7, 7, Duration::from_micros(1));
+        assert_eq!(s.size(), 7);
+    }
+
+    #[test]
+    fn an_adaptive_chunk_moves_toward_the_target_at_most_twofold_per_step() {
+        let mut s = ChunkSizer::new(None);
+        assert_eq!(s.size(), CHUNK_FIRST);
+        // 500 in 50 ms: five times too fast, so it doubles (not quintuples)
+        s.record(500, 500, Duration::from_millis(50));
+        assert_eq!(s.size(), 1_000);
+        // 1,000 in 125 ms: twice too fast
+        s.record(1_000, 1_000, Duration::from_millis(125));
+        assert_eq!(s.size(), 2_000);
+        // 2,000 in 400 ms: 250 ms would hold 1,250
+        s.record(2_000, 2_000, Duration::from_millis(400));
+        assert_eq!(s.size(), 1_250);
+        // far too slow: halves, and never below the floor
+        for _ in 0..20 {
+            let n = s.size();
+            s.record(n, n as u64, Duration::from_secs(10));
+        }
+        assert_eq!(s.size(), CHUNK_MIN);
+        // far too fast: never above the ceiling
+        for _ in 0..20 {
+            let n = s.size();
+            s.record(n, n as u64, Duration::from_micros(10));
+        }
+        assert_eq!(s.size(), CHUNK_MAX);
+    }
+
+    #[test]
+    fn a_short_last_chunk_leaves_the_size_alone() {
+        let mut s = ChunkSizer::new(None);
+        s.record(500, 12, Duration::from_micros(10));
+        assert_eq!(s.size(), CHUNK_FIRST);
     }
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 pub use accounts::{LoginUser, UserInfo};
 pub use bulk::{BulkJob, ClaimedJob, JobId};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
-pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, MatchCount, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport};

@@ -401,27 +401,33 @@ impl Repo {
     pub async fn purge_expired(&self) -> RepoResult<PurgeReport> {
         let cutoff = millis(restore_cutoff(self.now()));
         let mut report = PurgeReport::default();
+        // where the previous chunk stopped, in (deleted_at, id) order
+        let mut after = (i64::MIN, 0i64);
         loop {
-            let accounts: Vec<i64> = on_db!(self, |pool, DB| {
+            let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool, DB| {
                 let mut tx = pool.begin_write().await?;
-                let rows: Vec<i64> = sqlx::query_scalar(&format!(
+                let rows = sqlx::query_as(&format!(
                     "delete from contacts where id in (
                        select id from contacts where deleted_at is not null and deleted_at <= $1
-                       order by deleted_at limit $2{}
-                     ) returning account_id",
+                         and (deleted_at > $3 or (deleted_at = $3 and id > $4))
+                       order by deleted_at, id limit $2{}
+                     ) returning account_id, deleted_at, id",
                     _Dialect::SKIP_LOCKED
                 ))
                 .bind(cutoff)
                 .bind(CHUNK)
+                .bind(after.0)
+                .bind(after.1)
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
                 rows
             });
-            if accounts.is_empty() {
+            let Some(last) = rows.iter().map(|&(_, at, id)| (at, id)).max() else {
                 break;
-            }
-            for a in accounts {
+            };
+            after = last;
+            for (a, _, _) in rows {
                 *report.per_account.entry(a).or_default() += 1;
                 report.purged += 1;
             }

@@ -75,6 +75,7 @@ route_table! {
     get "/contacts/export.csv" => export::export, User;
     get "/contacts/import" => import::form, User;
     post "/contacts/import" => import::import, User;
+    get "/contacts/count" => contacts::count, User;
     get "/contacts/delete-preview" => contacts::delete_preview, Admin;
     post "/contacts/delete" => contacts::delete, Admin;
     post "/contacts/tags" => contacts::bulk_tag, User;

@@ -76,6 +76,51 @@ both_backends!(async fn the_list_shows_live_contacts_of_this_account_with_search
     c.get(&format!("/contacts?q={long}")).await.assert_status(400).assert_contains("too long");
 });
 
+both_backends!(async fn a_common_search_shows_its_first_rows_at_once_and_its_exact_count_from_the_count_route(db: TestDb) {
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    // every seeded contact's text holds "555" (its phone number)
+    f.repo.seed_contacts(f.acc.id, 1_200, &[f.acc.admin]).await.expect("seed account A");
+    f.repo.seed_contacts(app.b.id, 7, &[app.b.admin]).await.expect("seed account B");
+    let mut c = app.admin().await;
+
+    // the page stops counting at its cap and says so; it loads the exact count after
+    let page = c.get("/contacts?q=555").await;
+    page.assert_status(200)
+        .assert_contains("More than 1,000 contacts match this search")
+        .assert_contains("50 shown of more than 1,000")
+        .assert_contains("data-total=\"\"")
+        .assert_contains("hx-get=\"/contacts/count?q=555\"");
+    assert_eq!(row_ids(&page.body).len(), 50);
+
+    let count = c.get("/contacts/count?q=555").await;
+    count.assert_status(200).assert_contains("data-total=\"1200\"").assert_contains("1,200 contacts match this search");
+    assert!(!count.body.contains("<html"), "a fragment, not a page");
+
+    // R3: deleted contacts leave the exact count at once; tenant B's are never counted
+    let some: Vec<ContactId> = row_ids(&page.body).into_iter().take(3).map(ContactId).collect();
+    delete_in_repo(f, &some).await;
+    c.get("/contacts/count?q=555").await.assert_status(200).assert_contains("data-total=\"1197\"");
+    let mut b = app.admin_b().await;
+    b.get("/contacts/count?q=555").await.assert_status(200).assert_contains("data-total=\"7\"").assert_contains("7 contacts match this search");
+    let small = b.get("/contacts?q=555").await;
+    small.assert_status(200).assert_contains("7 contacts match this search").assert_contains("data-total=\"7\"");
+    assert!(!small.body.contains("/contacts/count"), "an exact count needs no second request");
+
+    // without a search the count is the account's counter, exact on the page itself
+    let all = c.get("/contacts").await;
+    all.assert_status(200).assert_contains("1,197 contacts in this account").assert_contains("data-total=\"1197\"");
+    assert!(!all.body.contains("/contacts/count"));
+    c.get("/contacts/count").await.assert_status(200).assert_contains("1,197 contacts in this account");
+    c.get("/contacts/count?tag=VIP&q=555").await.assert_status(200);
+
+    // bad input is a clear 400; no session, no count
+    c.get(&format!("/contacts/count?q={}", "x".repeat(201))).await.assert_status(400).assert_contains("too long");
+    let anonymous = app.client().get("/contacts/count?q=555").await;
+    anonymous.assert_status(303);
+    assert!(anonymous.location().is_some_and(|l| l.starts_with("/login")), "{:?}", anonymous.location());
+});
+
 both_backends!(async fn page_size_and_keyset_pagination_walk_every_contact_once(db: TestDb) {
     let app = spawn_app(db).await;
     let f = &app.f;

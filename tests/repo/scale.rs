@@ -7,7 +7,7 @@ use crate::support::{add_associated, create_account, create_contact, Fixture, Ra
 use crate::{args, both_backends, confirm, delete_ids, sel};
 use chrono::Duration;
 use contacts_admin::domain::{AccountId, Actor, ContactFilter, ContactId, NewContact, Selection, TagName};
-use contacts_admin::repo::{Cursor, PageRequest, Repo};
+use contacts_admin::repo::{Cursor, MatchCount, PageRequest, Repo};
 
 /// Every counter of `account`, recomputed from the rows themselves.
 async fn expected_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
@@ -264,5 +264,14 @@ both_backends!(async fn search_and_tag_pages_follow_the_cursor_both_ways(db: Tes
         assert_eq!(ids(&last), newest_first[2..], "{filter:?}");
         assert!(last.has_prev && !last.has_next);
         assert_eq!(f.repo.count_contacts(f.acc.id, &filter).await.unwrap(), 6, "{filter:?}");
+        // the list page's bounded count: exact up to the cap, "more than" past it
+        let upto = |cap| {
+            let (repo, filter) = (f.repo.clone(), filter.clone());
+            async move { repo.count_contacts_upto(f.acc.id, &filter, cap).await.unwrap() }
+        };
+        assert_eq!(upto(6).await, MatchCount { n: 6, exact: true }, "{filter:?}");
+        assert_eq!(upto(100).await, MatchCount { n: 6, exact: true }, "{filter:?}");
+        let capped = if filter.q.is_some() { MatchCount { n: 5, exact: false } } else { MatchCount { n: 6, exact: true } };
+        assert_eq!(upto(5).await, capped, "a search stops counting at the cap; a tag's counter is exact: {filter:?}");
     }
 });
