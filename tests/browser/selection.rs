@@ -113,3 +113,34 @@ async fn select_all_in_account_minus_one_deletes_only_what_matched_when_confirme
     assert!(ui.eval::<bool>("document.getElementById('bulk-bar').hidden").await, "the selection was cleared");
     ui.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_common_search_shows_its_rows_first_then_its_exact_count_for_select_all() {
+    // every seeded contact's phone number holds "555": more matches than the page counts
+    let Some((_app, ui)) = setup("a_common_search_shows_its_rows_first_then_its_exact_count_for_select_all", 1_050).await else {
+        return;
+    };
+    ui.login(&_app.acc.admin_email).await;
+    ui.goto("/contacts?q=555").await;
+
+    // the exact count arrives after the rows and replaces "More than 1,000"
+    ui.wait_text("#contact-total", "1,050 contacts match this search").await;
+    assert!(ui.text(".pager").await.contains("50 shown of 1,050 contacts"), "pager: {}", ui.text(".pager").await);
+    assert_eq!(ui.row_ids().await.len(), 50);
+
+    ui.click("#select-page").await;
+    ui.wait_selected("50").await;
+    ui.wait_until("!document.getElementById('selection-banner').hidden", "the selection banner").await;
+    assert_eq!(ui.text("#banner-select-all").await, "Select all 1,050 contacts matching this search");
+    ui.click("#banner-select-all").await;
+    ui.wait_text("#banner-text", "All 1,050 contacts matching this search are selected").await;
+    ui.wait_selected("1,050").await;
+    ui.screenshot("search-select-all").await;
+
+    // a new search is a new selection, with its own count
+    ui.type_into("#q", "zzz-no-such-contact").await;
+    ui.wait_text("#results", "No contacts match this search.").await;
+    assert_eq!(ui.text("#contact-total").await, "0 contacts match this search");
+    assert!(ui.eval::<bool>("document.getElementById('bulk-bar').hidden").await, "the selection was cleared");
+    ui.close().await;
+}
