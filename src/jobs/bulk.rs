@@ -72,9 +72,18 @@ impl ChunkSizer {
     }
 }
 
+/// Contacts deleted between two refreshes of the planner's statistics (PostgreSQL).
+const STATISTICS_EVERY: u64 = 100_000;
+
+async fn refresh_statistics(repo: &Repo, job: JobId) {
+    if let Err(e) = repo.refresh_contact_statistics().await {
+        tracing::warn!(job = job.0, error = %e, "could not refresh the planner's statistics");
+    }
+}
+
 /// Runs one claimed job until it is done, cancelled or taken over.
 async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch: BatchId, mut sizer: ChunkSizer) -> RepoResult<()> {
-    let (mut chunks, mut deleted) = (0u64, 0u64);
+    let (mut chunks, mut deleted, mut since_statistics) = (0u64, 0u64, 0u64);
     loop {
         let asked = sizer.size();
         let started = std::time::Instant::now();
@@ -83,10 +92,21 @@ async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch:
         if step.done {
             repo.finish_bulk_job(job, "done", None).await?;
             tracing::info!(job = job.0, deleted, chunks, last_chunk = asked, "bulk job done");
+            // a large deletion leaves the search index fragmented and the planner's
+            // figures stale: bring both up to date now
+            super::purge::tidy(repo).await;
+            if since_statistics >= STATISTICS_EVERY / 10 {
+                refresh_statistics(repo, job).await;
+            }
             return Ok(());
         }
         chunks += 1;
         deleted += step.deleted;
+        since_statistics += step.deleted;
+        if since_statistics >= STATISTICS_EVERY {
+            refresh_statistics(repo, job).await;
+            since_statistics = 0;
+        }
         if !repo.renew_bulk_job(job, worker, LEASE_MS).await? {
             // cancelled, or another worker took over after a stall: stop here
             return Ok(());

@@ -4,6 +4,9 @@
 use crate::repo::Repo;
 use std::time::Duration;
 
+/// Enough 500-page steps to merge a million contacts' search index in one go.
+const MAX_TIDY_STEPS: u32 = 1_000;
+
 pub async fn run_periodically(repo: Repo, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -14,5 +17,16 @@ pub async fn run_periodically(repo: Repo, every: Duration) {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "purge failed; retrying at the next interval"),
         }
+        tidy(&repo).await;
+    }
+}
+
+/// Merges the search index after the writes since the last time (SQLite), in short
+/// steps that let other writers in between.
+pub async fn tidy(repo: &Repo) {
+    match repo.tidy_search_index(MAX_TIDY_STEPS).await {
+        Ok(steps) if steps > 1 => tracing::info!(steps, "search index merged"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "merging the search index failed; retrying later"),
     }
 }

@@ -71,13 +71,6 @@ pub fn display_name(first: &str, last: &str, email: Option<&str>) -> String {
     }
 }
 
-/// A number of matching contacts: exact, or "more than `n`" when counting stopped at a cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MatchCount {
-    pub n: i64,
-    pub exact: bool,
-}
-
 #[derive(Debug, Clone)]
 pub struct ContactPage {
     pub contacts: Vec<ContactRow>,
@@ -327,27 +320,15 @@ impl Repo {
     /// How many live contacts match `filter` (the "Select all N" banner, U2): exact, from
     /// the account's counters when there is no search, else from the search index.
     pub async fn count_contacts(&self, account: AccountId, filter: &ContactFilter) -> RepoResult<i64> {
-        Ok(self.count_matches(account, filter, None).await?.n)
-    }
-
-    /// Like [`Repo::count_contacts`], but a search stops counting after `cap` matches:
-    /// what the list page shows at once. Counting every match of a common search reads
-    /// every entry of several trigram lists (milliseconds at a million contacts); the
-    /// page asks for the exact figure separately.
-    pub async fn count_contacts_upto(&self, account: AccountId, filter: &ContactFilter, cap: i64) -> RepoResult<MatchCount> {
-        self.count_matches(account, filter, Some(cap.max(0))).await
-    }
-
-    async fn count_matches(&self, account: AccountId, filter: &ContactFilter, cap: Option<i64>) -> RepoResult<MatchCount> {
         if filter.q.is_none() {
             let kind = match &filter.tag {
                 Some(tag) => format!("tag:{}", tag.as_str()),
                 None => "contacts".to_string(),
             };
-            return Ok(MatchCount { n: self.account_count(account, &kind).await?, exact: true });
+            return self.account_count(account, &kind).await;
         }
-        let n: i64 = on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new("select count(*) from (select 1 from ");
+        Ok(on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("select count(*) from ");
             match filter.q.as_deref().and_then(trigram_phrase::<DB>) {
                 Some(phrase) => {
                     // the index holds live contacts only: no need to read them
@@ -371,16 +352,8 @@ impl Repo {
                     push_live_filter(&mut qb, account, filter);
                 }
             }
-            if let Some(cap) = cap {
-                qb.push(" limit ").push_bind(cap + 1);
-            }
-            qb.push(") m");
             qb.build_query_scalar().fetch_one(pool).await?
-        });
-        Ok(match cap {
-            Some(cap) if n > cap => MatchCount { n: cap, exact: false },
-            _ => MatchCount { n, exact: true },
-        })
+        }))
     }
 
     /// One of the account's counters (`account_counts`, kept by triggers; migration 0003).

@@ -275,6 +275,8 @@ impl Repo {
                 sqlx::query("pragma optimize").execute(pool).await?;
             }
         });
+        // a bulk load ends with a compact search index
+        self.tidy_search_index(u32::MAX).await?;
         Ok(report)
     }
 

@@ -6,7 +6,7 @@ use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagName};
-use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, MatchCount, PageRequest, Repo};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -38,14 +38,14 @@ impl From<ContactRow> for RowView {
 /// The swappable part of the list: rows, counts, pagination and the moment it was read.
 pub struct ListView {
     pub rows: Vec<RowView>,
-    /// The number of matches, or the cap at which counting stopped (`total_exact` false).
-    pub total: i64,
-    pub total_exact: bool,
-    /// "25,000 contacts", or "More than 1,000 contacts".
+    /// The number of matches, when the page knows it (see [`load_list`]).
+    pub total: Option<i64>,
+    /// "25,000 contacts match this search", "120 contacts in this account", or that a
+    /// search's matches are being counted.
     pub total_text: String,
-    /// "50 shown of 25,000 contacts".
+    /// "50 shown of 25,000 contacts", or "50 shown".
     pub shown_text: String,
-    /// Where the exact count of a search is loaded from once the rows are shown.
+    /// Where a search's exact count is loaded from once the rows are shown.
     pub count_url: Option<String>,
     pub q: String,
     pub tag: String,
@@ -120,28 +120,39 @@ async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -
     };
     let as_of = repo.now();
     let page = repo.list_contacts(account, &filter, PageRequest { cursor, size }).await?;
-    // a first page with no next page holds every match: nothing more to count
-    let total = if cursor == Cursor::First && !page.has_next {
-        MatchCount { n: page.contacts.len() as i64, exact: true }
+    // Without a search the account's counters give the exact count at once. A search's
+    // count reads every match (milliseconds for a common word at a million contacts):
+    // unless this page holds them all, the page shows its rows first and loads the count
+    // from `GET /contacts/count`.
+    let total = if filter.q.is_none() {
+        Some(repo.count_contacts(account, &filter).await?)
+    } else if cursor == Cursor::First && !page.has_next {
+        Some(page.contacts.len() as i64)
     } else {
-        repo.count_contacts_upto(account, &filter, PAGE_COUNT_CAP).await?
+        None
     };
     let q = f.get("q").unwrap_or("").trim().to_string();
     let tag = filter.tag.as_ref().map(|t| t.as_str().to_string()).unwrap_or_default();
     let url = |c: &str| list_url(&q, &tag, size, c);
-    let shown = page.contacts.len() as i64;
+    let shown = thousands(page.contacts.len() as i64);
+    let filtered = !filter.is_empty();
     let view = ListView {
         first_url: page.has_prev.then(|| url("")),
         prev_url: page.first_id().filter(|_| page.has_prev).map(|id| url(&format!("before={id}"))),
         next_url: page.last_id().filter(|_| page.has_next).map(|id| url(&format!("after={id}"))),
         last_url: page.has_next.then(|| url("last=1")),
         rows: page.contacts.into_iter().map(RowView::from).collect(),
-        total: total.n,
-        total_exact: total.exact,
-        total_text: if total.exact { plural(total.n, "contact", "contacts") } else { format!("More than {} contacts", thousands(total.n)) },
-        shown_text: shown_text(shown, total.n, total.exact),
-        count_url: (!total.exact).then(|| list_url(&q, &tag, 50, "").replacen("/contacts", "/contacts/count", 1)),
-        filtered: !filter.is_empty(),
+        total,
+        total_text: match total {
+            Some(n) => total_text(n, filtered),
+            None => "Counting the contacts that match this search…".into(),
+        },
+        shown_text: match total {
+            Some(n) => format!("{shown} shown of {}", plural(n, "contact", "contacts")),
+            None => format!("{shown} shown"),
+        },
+        count_url: total.is_none().then(|| count_url(&q, &tag)),
+        filtered,
         q,
         tag,
         size,
@@ -150,34 +161,39 @@ async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -
     Ok(view)
 }
 
-/// A search stops counting here on the list page (the exact figure follows from
-/// `GET /contacts/count`), so that a common search renders as fast as the first page.
-pub const PAGE_COUNT_CAP: i64 = 1_000;
+/// "3 contacts match this search", "120 contacts in this account".
+fn total_text(n: i64, filtered: bool) -> String {
+    format!("{} {}", plural(n, "contact", "contacts"), if filtered { if n == 1 { "matches this search" } else { "match this search" } } else { "in this account" })
+}
 
-fn shown_text(shown: i64, total: i64, exact: bool) -> String {
-    if exact {
-        format!("{} shown of {}", thousands(shown), plural(total, "contact", "contacts"))
-    } else {
-        format!("{} shown of more than {}", thousands(shown), thousands(total))
+fn count_url(q: &str, tag: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        s.append_pair("q", q);
     }
+    if !tag.is_empty() {
+        s.append_pair("tag", tag);
+    }
+    format!("/contacts/count?{}", s.finish())
 }
 
 #[derive(Template)]
 #[template(path = "_contacts_count.html")]
 struct ContactsCount {
     total: i64,
+    /// "25,000 contacts match this search"
     total_text: String,
-    filtered: bool,
+    /// "25,000 contacts"
+    count_text: String,
 }
 
 /// `GET /contacts/count` (`q`, `tag`): the exact number of live contacts matching a
 /// search, as data the list page's script reads into its header, pager and select-all
-/// banner (U2). The page loads it after its rows when its own count stopped at
-/// [`PAGE_COUNT_CAP`].
+/// banner (U2). A search's page loads it after showing its rows.
 pub async fn count(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let filter = query_fields(&req).filter()?;
     let total = repo.count_contacts(user.account_id, &filter).await?;
-    render(&ContactsCount { total, total_text: plural(total, "contact", "contacts"), filtered: !filter.is_empty() })
+    render(&ContactsCount { total, total_text: total_text(total, !filter.is_empty()), count_text: plural(total, "contact", "contacts") })
 }
 
 /// `GET /contacts`: the page, or only its results for htmx (search as you type,

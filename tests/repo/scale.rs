@@ -7,7 +7,7 @@ use crate::support::{add_associated, create_account, create_contact, Fixture, Ra
 use crate::{args, both_backends, confirm, delete_ids, sel};
 use chrono::Duration;
 use contacts_admin::domain::{AccountId, Actor, ContactFilter, ContactId, NewContact, Selection, TagName};
-use contacts_admin::repo::{Cursor, MatchCount, PageRequest, Repo};
+use contacts_admin::repo::{Cursor, PageRequest, Repo};
 
 /// Every counter of `account`, recomputed from the rows themselves.
 async fn expected_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
@@ -264,14 +264,31 @@ both_backends!(async fn search_and_tag_pages_follow_the_cursor_both_ways(db: Tes
         assert_eq!(ids(&last), newest_first[2..], "{filter:?}");
         assert!(last.has_prev && !last.has_next);
         assert_eq!(f.repo.count_contacts(f.acc.id, &filter).await.unwrap(), 6, "{filter:?}");
-        // the list page's bounded count: exact up to the cap, "more than" past it
-        let upto = |cap| {
-            let (repo, filter) = (f.repo.clone(), filter.clone());
-            async move { repo.count_contacts_upto(f.acc.id, &filter, cap).await.unwrap() }
-        };
-        assert_eq!(upto(6).await, MatchCount { n: 6, exact: true }, "{filter:?}");
-        assert_eq!(upto(100).await, MatchCount { n: 6, exact: true }, "{filter:?}");
-        let capped = if filter.q.is_some() { MatchCount { n: 5, exact: false } } else { MatchCount { n: 6, exact: true } };
-        assert_eq!(upto(5).await, capped, "a search stops counting at the cap; a tag's counter is exact: {filter:?}");
     }
+});
+
+crate::sqlite_only!(async fn merging_the_search_index_leaves_one_segment_and_the_same_answers(db: TestDb) {
+    let f = Fixture::new(db).await;
+    // each contact is its own transaction: one more index segment each (some merged automatically)
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(f.contact(&format!("Segment{i:02}"), Some(&format!("segment{i:02}@example.test")), &[]).await);
+    }
+    delete_ids(&f, &ids[..5]).await;
+    let segments = || f.raw.i64("select count(distinct segid) from contacts_search_idx", args![]);
+    let before = segments().await;
+    assert!(before > 1, "writes left {before} segment(s)");
+    let search = ContactFilter::parse(Some("segment"), None).unwrap();
+    let found = f.repo.list_contacts(f.acc.id, &search, PageRequest::first(100)).await.unwrap();
+    assert_eq!(found.contacts.len(), 35);
+
+    let steps = f.repo.tidy_search_index(1_000).await.unwrap();
+    assert!(steps >= 1);
+    assert_eq!(segments().await, 1, "merged into one segment");
+    let again = f.repo.list_contacts(f.acc.id, &search, PageRequest::first(100)).await.unwrap();
+    let ids_of = |p: &contacts_admin::repo::ContactPage| p.contacts.iter().map(|c| c.contact_id()).collect::<Vec<_>>();
+    assert_eq!(ids_of(&again), ids_of(&found), "the same answers");
+    assert_eq!(f.repo.count_contacts(f.acc.id, &search).await.unwrap(), 35);
+    // nothing left to merge: one step that changes nothing
+    assert_eq!(f.repo.tidy_search_index(1_000).await.unwrap(), 1);
 });
