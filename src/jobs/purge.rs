@@ -6,6 +6,8 @@ use std::time::Duration;
 
 /// Enough 500-page steps to merge a million contacts' search index in one go.
 const MAX_TIDY_STEPS: u32 = 1_000;
+/// Segments of the search index beyond which it is merged (SQLite).
+const FRAGMENTED: i64 = 8;
 
 pub async fn run_periodically(repo: Repo, every: Duration) {
     let mut tick = tokio::time::interval(every);
@@ -21,11 +23,11 @@ pub async fn run_periodically(repo: Repo, every: Duration) {
     }
 }
 
-/// Merges the search index after the writes since the last time (SQLite), in short
+/// Merges the search index once writes have left it fragmented (SQLite), in short
 /// steps that let other writers in between.
 pub async fn tidy(repo: &Repo) {
-    match repo.tidy_search_index(MAX_TIDY_STEPS).await {
-        Ok(steps) if steps > 1 => tracing::info!(steps, "search index merged"),
+    match repo.tidy_search_index(FRAGMENTED, MAX_TIDY_STEPS).await {
+        Ok(steps) if steps > 0 => tracing::info!(steps, "search index merged"),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "merging the search index failed; retrying later"),
     }

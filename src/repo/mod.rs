@@ -321,27 +321,35 @@ impl Repo {
 
     /// After personal data is erased on SQLite (R10): the search index still holds the
     /// trigrams of deleted contacts behind its delete markers until its segments are
-    /// merged, so merge them now ('optimize' does nothing when there is nothing to
-    /// merge); then fold the write-ahead log, which keeps old page images until a
+    /// merged, so merge them now (nothing to do when it is one segment already); then
+    /// fold the write-ahead log, which keeps old page images until a
     /// checkpoint, into the file and truncate it. `secure_delete` zeroes the freed pages.
     pub(crate) async fn scrub_deleted_data(&self) -> RepoResult<()> {
         if let Db::Sqlite(pool) = &self.db {
-            sqlx::query("insert into contacts_search (contacts_search) values ('optimize')").execute(pool).await?;
+            // merged down to one segment, the search index keeps no deleted entries; in
+            // short steps, not one `optimize` that would hold the write lock for seconds
+            self.tidy_search_index(1, u32::MAX).await?;
             sqlx::query("pragma wal_checkpoint(truncate)").execute(pool).await?;
         }
         Ok(())
     }
 
-    /// SQLite: merges the search index's segments a step at a time, each step its own
-    /// short write transaction, until it is one segment again or `max_steps` ran. Every
-    /// write to `contacts_search` adds a segment that automatic merging only partly folds
-    /// back; a search reads every segment of each of its trigrams, so a fragmented index
-    /// makes each search slower (about a third at a million contacts). Returns the
-    /// steps taken; PostgreSQL has nothing to do.
-    pub async fn tidy_search_index(&self, max_steps: u32) -> RepoResult<u32> {
+    /// SQLite: when the search index has more than `over_segments` segments, merges
+    /// them a step at a time, each step its own short write transaction, until it is one
+    /// segment again or `max_steps` ran. Every write to `contacts_search` adds a segment
+    /// that automatic merging only partly folds back; a search reads every segment of
+    /// each of its trigrams, so a fragmented index makes each search slower (about a
+    /// third at a million contacts with ten segments). A full merge rewrites the whole
+    /// index (seconds at a million contacts), hence the threshold. Returns the steps
+    /// taken; PostgreSQL has nothing to do.
+    pub async fn tidy_search_index(&self, over_segments: i64, max_steps: u32) -> RepoResult<u32> {
         let Db::Sqlite(pool) = &self.db else {
             return Ok(0);
         };
+        let segments: i64 = sqlx::query_scalar("select count(distinct segid) from contacts_search_idx").fetch_one(pool).await?;
+        if segments <= over_segments {
+            return Ok(0);
+        }
         let mut steps = 0;
         while steps < max_steps {
             let mut tx = pool.begin_write().await?;

@@ -276,7 +276,7 @@ impl Repo {
             }
         });
         // a bulk load ends with a compact search index
-        self.tidy_search_index(u32::MAX).await?;
+        self.tidy_search_index(1, u32::MAX).await?;
         Ok(report)
     }
 
