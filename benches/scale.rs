@@ -1102,7 +1102,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
             outcome.state,
             if outcome.timed_out { format!(", STOPPED after {:.0} min: partial", cfg.phase_timeout.as_secs_f64() / 60.0) } else { String::new() },
             post_secs,
-            std::env::var("BULK_CHUNK").unwrap_or_else(|_| "adaptive, ~250 ms per transaction (default)".into()),
+            std::env::var("BULK_CHUNK").unwrap_or_else(|_| "adaptive, ~1 s per transaction (default)".into()),
         ),
     );
     // the worker's own account of the job: how many transactions it took
@@ -1534,7 +1534,7 @@ async fn main() {
         thousands(cfg.restore),
         cfg.phase_timeout.as_secs() / 60,
         std::env::var("BULK_THRESHOLD").unwrap_or_else(|_| "2000 (default)".into()),
-        std::env::var("BULK_CHUNK").unwrap_or_else(|_| "adaptive, ~250 ms per transaction (default)".into()),
+        std::env::var("BULK_CHUNK").unwrap_or_else(|_| "adaptive, ~1 s per transaction (default)".into()),
     );
     let _ = writeln!(head, "note: wall-clock times of the real server and CLI on a machine that may be shared; expect noise of tens of percent.");
     eprint!("{head}");

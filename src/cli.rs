@@ -88,7 +88,7 @@ pub struct ServeArgs {
     #[arg(long, env = "BULK_THRESHOLD", default_value_t = 2000)]
     pub bulk_threshold: i64,
     /// Contacts per transaction in background jobs; without it, each transaction is
-    /// sized to take about a quarter of a second.
+    /// sized to take about a second.
     #[arg(long, env = "BULK_CHUNK")]
     pub bulk_chunk: Option<i64>,
 }

@@ -25,7 +25,7 @@ pub async fn run_periodically(repo: Repo, every: Duration) {
 
 /// Merges the search index once writes have left it fragmented (SQLite), in short
 /// steps that let other writers in between.
-pub async fn tidy(repo: &Repo) {
+async fn tidy(repo: &Repo) {
     match repo.tidy_search_index(FRAGMENTED, MAX_TIDY_STEPS).await {
         Ok(steps) if steps > 0 => tracing::info!(steps, "search index merged"),
         Ok(_) => {}

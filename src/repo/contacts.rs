@@ -264,7 +264,16 @@ where
         }
         Cursor::First | Cursor::Last => {}
     }
-    qb.push(format!(" order by {key} {dir} limit ")).push_bind(limit);
+    if key == "c.id" {
+        // `created_at` after the unique id changes no order, but names the columns of
+        // the live contacts' index (`contacts_live`): PostgreSQL then reads the list from
+        // it instead of walking the primary key through every deleted contact, which it
+        // would do with statistics taken before a large deletion (300 ms instead of
+        // 7 at a million contacts, 300,000 of them just deleted).
+        qb.push(format!(" order by c.id {dir}, c.created_at {dir} limit ")).push_bind(limit);
+    } else {
+        qb.push(format!(" order by {key} {dir} limit ")).push_bind(limit);
+    }
 }
 
 impl Repo {
