@@ -53,7 +53,7 @@
       sel.mode = "ids"; sel.ids.clear(); sel.excluded.clear();
     }
     sel.q = q; sel.tag = tag;
-    // an empty data-total: the page stopped counting a common search; the exact
+    // an empty data-total: a search's page did not count its matches; the exact
     // figure arrives in #list-total (GET /contacts/count) a moment later
     var text = m.dataset.totalText;
     sel.total = m.dataset.total === "" ? NaN : parseInt(m.dataset.total || "0", 10);

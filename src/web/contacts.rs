@@ -73,7 +73,8 @@ struct ContactsResults {
     list: ListView,
 }
 
-fn list_url(q: &str, tag: &str, size: u32, cursor: &str) -> String {
+/// The query string of a search and tag filter, the empty ones left out.
+fn filter_query(q: &str, tag: &str) -> form_urlencoded::Serializer<'static, String> {
     let mut s = form_urlencoded::Serializer::new(String::new());
     if !q.is_empty() {
         s.append_pair("q", q);
@@ -81,6 +82,11 @@ fn list_url(q: &str, tag: &str, size: u32, cursor: &str) -> String {
     if !tag.is_empty() {
         s.append_pair("tag", tag);
     }
+    s
+}
+
+fn list_url(q: &str, tag: &str, size: u32, cursor: &str) -> String {
+    let mut s = filter_query(q, tag);
     if size != 50 {
         s.append_pair("size", &size.to_string());
     }
@@ -167,14 +173,7 @@ fn total_text(n: i64, filtered: bool) -> String {
 }
 
 fn count_url(q: &str, tag: &str) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    if !q.is_empty() {
-        s.append_pair("q", q);
-    }
-    if !tag.is_empty() {
-        s.append_pair("tag", tag);
-    }
-    format!("/contacts/count?{}", s.finish())
+    format!("/contacts/count?{}", filter_query(q, tag).finish())
 }
 
 #[derive(Template)]
