@@ -32,7 +32,7 @@
 //! `BULK_THRESHOLD` and `BULK_CHUNK` pass through to the server.
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,6 +53,7 @@ const DAY_SECS: i64 = 86_400;
 
 /// The associated tables R2 removes: the product's own list.
 use contacts_admin::repo::deletion::REMOVED_WITH_CONTACT;
+use contacts_admin::web::page::thousands;
 
 /// Tables that hold a contact's associated rows (what the seed writes).
 const ASSOCIATED: [&str; 13] = [
@@ -169,22 +170,6 @@ macro_rules! log {
 
 // ---------------------------------------------------------------------------------------
 // formatting
-
-fn thousands(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
 
 fn rate(n: i64, secs: f64) -> String {
     if secs <= 0.0 {
@@ -318,16 +303,9 @@ impl Pool {
     async fn open(db: &DbRef, max: u32) -> Pool {
         match db {
             DbRef::Sqlite(path) => {
-                let opts = SqliteConnectOptions::new()
-                    .filename(path)
+                let opts = contacts_admin::repo::sqlite_options(&db.url())
+                    .expect("sqlite url")
                     .create_if_missing(false)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(30))
-                    .pragma("secure_delete", "ON")
-                    .pragma("cache_size", "-8192")
-                    .pragma("temp_store", "file")
                     .disable_statement_logging();
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
