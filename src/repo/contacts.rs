@@ -3,7 +3,7 @@
 
 use super::{
     from_millis, like_pattern, millis, on_db, trigram_phrase, BeginWrite, Repo, RepoError, RepoResult, SubstringSearch,
-    SEARCH_KEY_SPAN,
+    SEARCH_BUCKETS_NEAR, SEARCH_BUCKET_BITS, SEARCH_KEY_SPAN, TRIGRAM,
 };
 use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagName};
 use chrono::{DateTime, Utc};
@@ -273,6 +273,93 @@ where
     qb.push(format!(" order by {order} limit ")).push_bind(limit);
 }
 
+/// Which buckets a bucketed search query reads (see [`SubstringSearch::ID_BUCKETS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Buckets {
+    /// The [`SEARCH_BUCKETS_NEAR`] buckets from the cursor on, one after the other,
+    /// stopping once the page is full.
+    Near,
+    /// Everything beyond those, at once.
+    Beyond,
+}
+
+/// The search of a search-only page on a backend with id buckets (PostgreSQL), when the
+/// query is long enough for the trigram index.
+fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> {
+    let q = filter.q.as_deref()?;
+    (DB::ID_BUCKETS && filter.tag.is_none() && q.chars().count() >= TRIGRAM).then_some(q)
+}
+
+/// A page of the contacts whose search text contains `q`, read bucket by bucket in the
+/// page's order. The first bucket is the one of the live contact nearest the cursor;
+/// `Near` reads it and the next ones with a `lateral` join that stops at `limit` rows,
+/// `Beyond` reads past them.
+fn push_bucketed_search<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    account: AccountId,
+    q: &str,
+    cursor: Cursor,
+    limit: i64,
+    part: Buckets,
+) where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let ascending = matches!(cursor, Cursor::Before(_) | Cursor::Last);
+    let (dir, cmp, nearest, step) = if ascending { ("asc", ">", "min", 1) } else { ("desc", "<", "max", -1) };
+    let bits = SEARCH_BUCKET_BITS;
+    let from_cursor = |qb: &mut QueryBuilder<'a, DB>, alias: &str| {
+        if let Cursor::After(id) | Cursor::Before(id) = cursor {
+            qb.push(format!(" and {alias}.id {cmp} ")).push_bind(id.0);
+        }
+    };
+    // the bucket of the live contact nearest the cursor
+    let first_bucket = |qb: &mut QueryBuilder<'a, DB>| {
+        qb.push(format!("(select {nearest}(n.id) >> {bits} from contacts n where n.account_id = "))
+            .push_bind(account.0)
+            .push(" and n.deleted_at is null");
+        from_cursor(qb, "n");
+        qb.push(")");
+    };
+    match part {
+        Buckets::Near => {
+            qb.push(format!("select {CONTACT_COLUMNS} from "));
+            first_bucket(qb);
+            let last = if ascending { "+" } else { "-" };
+            qb.push(format!(" f(b) cross join lateral generate_series(f.b, f.b {last} {}, {step}) k(b)", SEARCH_BUCKETS_NEAR - 1));
+            // nested loop over the buckets in order: the rows come out in the page's order
+            qb.push(format!(" cross join lateral (select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
+                .push_bind(account.0)
+                .push(format!(" and (c.id >> {bits}) = k.b and c.deleted_at is null and c.search_text like "))
+                .push_bind(like_pattern(q))
+                .push(" escape '\\'");
+            from_cursor(qb, "c");
+            qb.push(format!(" order by c.id {dir} limit ")).push_bind(limit);
+            qb.push(") c limit ").push_bind(limit);
+        }
+        Buckets::Beyond => {
+            qb.push(format!("select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
+                .push_bind(account.0)
+                .push(" and c.deleted_at is null and c.search_text like ")
+                .push_bind(like_pattern(q))
+                .push(" escape '\\'");
+            from_cursor(qb, "c");
+            // past the last bucket `Near` read
+            if ascending {
+                qb.push(" and c.id >= (");
+                first_bucket(qb);
+                qb.push(format!(" + {SEARCH_BUCKETS_NEAR}) << {bits}"));
+            } else {
+                qb.push(" and c.id < (");
+                first_bucket(qb);
+                qb.push(format!(" - {}) << {bits}", SEARCH_BUCKETS_NEAR - 1));
+            }
+            qb.push(format!(" order by c.id {dir} limit ")).push_bind(limit);
+        }
+    }
+}
+
 impl Repo {
     /// One page of the live contacts matching `filter`, newest first.
     pub async fn list_contacts(
@@ -286,8 +373,23 @@ impl Repo {
         let ascending = matches!(page.cursor, Cursor::Before(_) | Cursor::Last);
         let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("");
-            push_page_query(&mut qb, account, filter, page.cursor, size + 1);
-            qb.build_query_as().fetch_all(pool).await?
+            match bucketed_search::<DB>(filter) {
+                Some(q) => {
+                    push_bucketed_search(&mut qb, account, q, page.cursor, size + 1, Buckets::Near);
+                    let mut rows: Vec<ContactRow> = qb.build_query_as().fetch_all(pool).await?;
+                    let missing = size + 1 - rows.len() as i64;
+                    if missing > 0 {
+                        let mut qb = QueryBuilder::<DB>::new("");
+                        push_bucketed_search(&mut qb, account, q, page.cursor, missing, Buckets::Beyond);
+                        rows.extend(qb.build_query_as::<ContactRow>().fetch_all(pool).await?);
+                    }
+                    rows
+                }
+                None => {
+                    push_page_query(&mut qb, account, filter, page.cursor, size + 1);
+                    qb.build_query_as().fetch_all(pool).await?
+                }
+            }
         });
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);

@@ -112,18 +112,34 @@ impl Dialect for PostgresDialect {
 pub(crate) trait SubstringSearch {
     /// SQLite: the `contacts_search` FTS5 trigram table (migration 0003) answers
     /// queries of [`TRIGRAM`] characters or more; shorter ones scan with `like`.
-    /// PostgreSQL: `like` over the pg_trgm GIN index on `contacts.search_text`.
     const TRIGRAM_TABLE: bool;
+    /// PostgreSQL: `like` over the pg_trgm GIN index `contacts_search_by_bucket`
+    /// (migration 0013), whose keys are the account, the contact's id bucket
+    /// (`id >> SEARCH_BUCKET_BITS`) and the trigrams of its search text. A GIN index
+    /// returns its matches unordered, so a page of a common word would otherwise sort
+    /// every match; one bucket at a time, a page reads only the newest matches.
+    const ID_BUCKETS: bool;
 }
 impl SubstringSearch for sqlx::Sqlite {
     const TRIGRAM_TABLE: bool = true;
+    const ID_BUCKETS: bool = false;
 }
 impl SubstringSearch for sqlx::Postgres {
     const TRIGRAM_TABLE: bool = false;
+    const ID_BUCKETS: bool = true;
 }
 
 /// The shortest query the trigram table can answer.
 pub(crate) const TRIGRAM: usize = 3;
+
+/// A search bucket holds the contacts whose ids share `id >> SEARCH_BUCKET_BITS`
+/// (16,384 ids). Written as a literal in the SQL so that it matches the index expression
+/// of migration 0013.
+pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
+
+/// How many buckets a search page reads one by one before it asks the index for the
+/// remaining matches at once (a rare word has few matches, and many empty buckets).
+pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 4;
 
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
 /// stays inside its account's rowid range (2^40 contact ids, 2^23 accounts).
