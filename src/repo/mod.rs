@@ -113,11 +113,11 @@ pub(crate) trait SubstringSearch {
     /// SQLite: the `contacts_search` FTS5 trigram table (migration 0003) answers
     /// queries of [`TRIGRAM`] characters or more; shorter ones scan with `like`.
     const TRIGRAM_TABLE: bool;
-    /// PostgreSQL: `like` over the pg_trgm GIN index `contacts_search_by_bucket`
-    /// (migration 0013), whose keys are the account, the contact's id bucket
-    /// (`id >> SEARCH_BUCKET_BITS`) and the trigrams of its search text. A GIN index
-    /// returns its matches unordered, so a page of a common word would otherwise sort
-    /// every match; one bucket at a time, a page reads only the newest matches.
+    /// PostgreSQL: `like` over pg_trgm GIN indexes. A GIN index returns its matches
+    /// unordered, so a page of a common word would sort every match; the index
+    /// `contacts_search_by_bucket` (migration 0013) keys the trigrams of each contact
+    /// by its id bucket (`id >> SEARCH_BUCKET_BITS`), so that a page reads the newest
+    /// buckets one at a time. Counts and selections use `contacts_search`.
     const ID_BUCKETS: bool;
 }
 impl SubstringSearch for sqlx::Sqlite {

@@ -144,4 +144,15 @@ both_backends!(async fn search_pages_walk_across_sparse_ids(db: TestDb) {
     assert_eq!(ids_of(&around), desc[pos..pos + 3].to_vec());
     // the other account's matches never show, and the count agrees
     assert_eq!(f.repo.count_contacts(f.acc.id, &filter).await.unwrap(), 23);
+    // a substring inside the words finds the same contacts; one across words too
+    for q in ["eedl", "needle5x1 test", "le7x"] {
+        let expect: Vec<ContactId> = match q {
+            "needle5x1 test" => vec![needles[15]],
+            "le7x" => desc[..3].to_vec(),
+            _ => desc[..10].to_vec(),
+        };
+        let filter = ContactFilter { q: Some(q.into()), tag: None };
+        let got = f.repo.list_contacts(f.acc.id, &filter, PageRequest { cursor: Cursor::First, size: 10 }).await.unwrap();
+        assert_eq!(ids_of(&got), expect, "search {q:?}");
+    }
 });
