@@ -830,12 +830,16 @@ impl Report {
     }
 }
 
-/// The list pages timed on their own, then mixed while the delete-all job runs.
-fn page_targets() -> Vec<(String, String)> {
+/// The list pages timed on their own, then mixed while the delete-all job runs. The
+/// rare search (one seeded email holds `.{contacts/2}@`) runs after the common one, on
+/// the same server connections.
+fn page_targets(contacts: i64) -> Vec<(String, String)> {
+    let rare = format!(".{}@", contacts / 2);
     vec![
         ("GET /contacts (first page + count)".into(), "/contacts".into()),
         ("GET /contacts?last=1 (last page)".into(), "/contacts?last=1".into()),
         ("GET /contacts?q=martinez (search)".into(), "/contacts?q=martinez".into()),
+        (format!("GET /contacts?q={rare} (search, 1 match)"), format!("/contacts?{}", form(&[("q", &rare)]))),
         ("GET /contacts?tag=VIP (tag filter + count)".into(), "/contacts?tag=VIP".into()),
     ]
 }
@@ -957,7 +961,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     let page = http.get_text("/contacts").await;
     let as_of = attr_after(&page, "data-as-of=\"").expect("as_of on the list page");
     let total = attr_after(&page, "data-total=\"").unwrap_or_default();
-    let mut targets: Vec<(String, String, usize, usize)> = page_targets().into_iter().map(|(l, p)| (l, p, cfg.clients, cfg.requests)).collect();
+    let mut targets: Vec<(String, String, usize, usize)> = page_targets(cfg.contacts).into_iter().map(|(l, p)| (l, p, cfg.clients, cfg.requests)).collect();
     // the exact count a search's page loads after its rows (its own count stops at 1,000)
     targets.push(("GET /contacts/count?q=martinez (exact count)".into(), "/contacts/count?q=martinez".into(), cfg.clients, cfg.requests));
     // the delete dialog's counts over every contact: heavy, so one admin at a time
@@ -1049,7 +1053,8 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
         let stop = stop.clone();
         let clients = cfg.clients;
         let secs = cfg.load_secs;
-        tokio::spawn(async move { load(&http2, &page_targets(), clients, usize::MAX, secs, Some(stop)).await })
+        let targets = page_targets(cfg.contacts);
+        tokio::spawn(async move { load(&http2, &targets, clients, usize::MAX, secs, Some(stop)).await })
     };
     let load_end = Arc::new(Mutex::new(None::<(f64, i64)>));
     let readers_done = Arc::new(AtomicU64::new(0));
@@ -1105,7 +1110,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     let msgs = pool.scalar("select count(*) from messages where account_id = $1", &[acc]).await;
     rep.row("  check afterwards", format!("{} live contacts, {} messages left", thousands(left), thousands(msgs)));
     rep.stats_header(&format!("contacts page while the job runs ({} clients, mixed)", cfg.clients));
-    for ((label, _), s) in page_targets().iter().zip(&reader_stats) {
+    for ((label, _), s) in page_targets(cfg.contacts).iter().zip(&reader_stats) {
         rep.stats_row(label, s);
     }
     mem.push(("after delete-all".into(), hwm_kb(pid).unwrap_or(0)));

@@ -390,13 +390,15 @@ impl Repo {
                     if missing > 0 {
                         let mut qb = QueryBuilder::<DB>::new("");
                         push_bucketed_search(&mut qb, account, q, page.cursor, missing, Buckets::Beyond);
-                        rows.extend(qb.build_query_as::<ContactRow>().fetch_all(pool).await?);
+                        let keep = !<DB as SubstringSearch>::PLAN_EACH_PATTERN;
+                        rows.extend(qb.build_query_as::<ContactRow>().persistent(keep).fetch_all(pool).await?);
                     }
                     rows
                 }
                 None => {
                     push_page_query(&mut qb, account, filter, page.cursor, size + 1);
-                    qb.build_query_as().fetch_all(pool).await?
+                    let keep = filter.q.is_none() || !<DB as SubstringSearch>::PLAN_EACH_PATTERN;
+                    qb.build_query_as().persistent(keep).fetch_all(pool).await?
                 }
             }
         });

@@ -119,14 +119,22 @@ pub(crate) trait SubstringSearch {
     /// by its id bucket (`id >> SEARCH_BUCKET_BITS`), so that a page reads the newest
     /// buckets one at a time. Counts and selections use `contacts_search`.
     const ID_BUCKETS: bool;
+    /// Whether a statement that orders `like` matches and stops at a limit must be planned
+    /// for its pattern each time rather than kept prepared. PostgreSQL plans a prepared
+    /// statement once for any parameters after five runs, when that plan looks no dearer:
+    /// for such a statement it walks the list backwards testing every row, which suits
+    /// a common word and takes half a second for a rare one at a million contacts.
+    const PLAN_EACH_PATTERN: bool;
 }
 impl SubstringSearch for sqlx::Sqlite {
     const TRIGRAM_TABLE: bool = true;
     const ID_BUCKETS: bool = false;
+    const PLAN_EACH_PATTERN: bool = false;
 }
 impl SubstringSearch for sqlx::Postgres {
     const TRIGRAM_TABLE: bool = false;
     const ID_BUCKETS: bool = true;
+    const PLAN_EACH_PATTERN: bool = true;
 }
 
 /// The shortest query the trigram table can answer.
