@@ -863,6 +863,9 @@ async fn ensure_master(cfg: &Config, store: &Store, rep: &mut Report) {
         };
         pool.close().await;
         if ok {
+            // a master seeded by an earlier version gets the current schema once, not
+            // every copy at its server's start
+            run_cli(&master, &["migrate"]);
             rep.row("master database", format!("reused {} ({})", master.label(), bytes_h(store.size(&master).await)));
             return;
         }
