@@ -145,12 +145,9 @@ pub(crate) const TRIGRAM: usize = 3;
 /// of migration 0013.
 pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
 
-/// How many buckets a search page reads one by one (up to the account's oldest live
-/// contact) before it asks `contacts_search` for the remaining matches at once: 64
-/// buckets hold a million ids. Each bucket costs a few small index lookups, so even a
-/// query with one match walks them faster than the whole-account index answers it
-/// when its trigrams are common (2 ms against 5 for a number at a million contacts).
-pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 64;
+/// How many buckets a search page reads one by one before it asks the index for the
+/// remaining matches at once (a rare word has few matches, and many empty buckets).
+pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 4;
 
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
 /// stays inside its account's rowid range (2^40 contact ids, 2^23 accounts).
@@ -287,11 +284,7 @@ impl Repo {
     pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> RepoResult<Repo> {
         let db = match Backend::of_url(url) {
             Backend::Postgres => {
-                // No JIT: it compiles a query whose estimated cost passes a threshold,
-                // and the estimates of the search's bucket walk (a `lateral` join per
-                // bucket) pass it though the query takes a millisecond; compiling took
-                // 150-400 ms. The product's statements are short or bound by writes.
-                let opts = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
+                let opts = PgConnectOptions::from_str(url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
