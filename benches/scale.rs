@@ -965,7 +965,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     let as_of = attr_after(&page, "data-as-of=\"").expect("as_of on the list page");
     let total = attr_after(&page, "data-total=\"").unwrap_or_default();
     let mut targets: Vec<(String, String, usize, usize)> = page_targets(cfg.contacts).into_iter().map(|(l, p)| (l, p, cfg.clients, cfg.requests)).collect();
-    // the exact count a search's page loads after its rows (its own count stops at 1,000)
+    // the exact count a search's page loads after its rows (the page itself does not count)
     targets.push(("GET /contacts/count?q=martinez (exact count)".into(), "/contacts/count?q=martinez".into(), cfg.clients, cfg.requests));
     // the delete dialog's counts over every contact: heavy, so one admin at a time
     targets.push((

@@ -401,8 +401,8 @@ impl Repo {
     /// changes what fraction of contacts is live faster than autovacuum re-samples it
     /// (if it runs at all), and plans made from the old figures expect almost every
     /// contact to be live (the list's own query names its index so as not to depend on
-    /// them; other reads of `contacts` do). Sampling takes a fraction of a second at a million contacts. SQLite's
-    /// plans do not depend on it: nothing to do.
+    /// them; other reads of `contacts` do). Sampling takes a fraction of a second at a
+    /// million contacts. SQLite's plans do not depend on it: nothing to do.
     pub async fn refresh_contact_statistics(&self) -> RepoResult<()> {
         if let Db::Postgres(pool) = &self.db {
             sqlx::query("analyze contacts").execute(pool).await?;

@@ -123,7 +123,7 @@ async fn a_common_search_shows_its_rows_first_then_its_exact_count_for_select_al
     ui.login(&_app.acc.admin_email).await;
     ui.goto("/contacts?q=555").await;
 
-    // the exact count arrives after the rows and replaces "More than 1,000"
+    // the exact count arrives after the rows and replaces "Counting the contacts…"
     ui.wait_text("#contact-total", "1,050 contacts match this search").await;
     assert!(ui.text(".pager").await.contains("50 shown of 1,050 contacts"), "pager: {}", ui.text(".pager").await);
     assert_eq!(ui.row_ids().await.len(), 50);
