@@ -143,6 +143,10 @@ where
                     .push_bind(hi)
                     .push(")");
             }
+            None if DB::SUBSTRING_KEYS => {
+                qb.push(" and ");
+                push_substring_match(qb, q);
+            }
             None => {
                 qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
             }
@@ -155,6 +159,23 @@ where
             .push_bind(tag.as_str().to_string())
             .push(" and t.live)");
     }
+}
+
+/// Appends the test that `c.search_text` contains `q`, on a backend whose
+/// `contacts_search` index keys every substring of three characters (PostgreSQL): the
+/// query's substrings narrow the rows through the index, `strpos` checks each one.
+/// A shorter query has no key, and tests every row.
+fn push_substring_match<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if q.chars().count() >= TRIGRAM {
+        qb.push("(search_substrings(c.search_text) collate \"C\") @> search_substrings(")
+            .push_bind(q.to_string())
+            .push(") and ");
+    }
+    qb.push("strpos(c.search_text, ").push_bind(q.to_string()).push(") > 0");
 }
 
 /// The account's range of `contacts_search` rowids.
@@ -284,13 +305,10 @@ enum Buckets {
 }
 
 /// The search of a search-only page on a backend with id buckets (PostgreSQL), when the
-/// bucket index can answer it: the query holds three letters or digits in a row (a
-/// key), and is ASCII (pg_trgm stores other trigrams as hashes, which may hide a word's
-/// padding, and padded trigrams are not keys).
+/// bucket index can answer it: the query has three characters or more (a key).
 fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> {
     let q = filter.q.as_deref()?;
-    let has_key = q.as_bytes().split(|b| !b.is_ascii_alphanumeric()).any(|run| run.len() >= TRIGRAM);
-    (DB::ID_BUCKETS && filter.tag.is_none() && q.is_ascii() && has_key).then_some(q)
+    (DB::ID_BUCKETS && filter.tag.is_none() && q.chars().count() >= TRIGRAM).then_some(q)
 }
 
 /// A page of the contacts whose search text contains `q`, read bucket by bucket in the
@@ -338,10 +356,11 @@ fn push_bucketed_search<'a, DB>(
             // nested loop over the buckets in order: the rows come out in the page's order
             qb.push(format!(" cross join lateral (select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
                 .push_bind(account.0)
-                .push(format!(" and search_bucket_trigrams(c.id >> {bits}, c.search_text) @> search_bucket_trigrams(f.b {step} k.i, "))
+                .push(format!(
+                    " and (search_bucket_substrings(c.id >> {bits}, c.search_text) collate \"C\") @> search_bucket_substrings(f.b {step} k.i, "
+                ))
                 .push_bind(q.to_string())
-                // `strpos`, not `like`: the same test, but one that only this index can
-                // narrow (given `like`, PostgreSQL may read contacts_search once per bucket)
+                // the keys narrow, `strpos` tests
                 .push(") and c.deleted_at is null and strpos(c.search_text, ")
                 .push_bind(q.to_string())
                 .push(") > 0");
@@ -352,9 +371,8 @@ fn push_bucketed_search<'a, DB>(
         Buckets::Beyond => {
             qb.push(format!("select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
                 .push_bind(account.0)
-                .push(" and c.deleted_at is null and c.search_text like ")
-                .push_bind(like_pattern(q))
-                .push(" escape '\\'");
+                .push(" and c.deleted_at is null and ");
+            push_substring_match(qb, q);
             from_cursor(qb, "c");
             // past the last bucket `Near` read
             if ascending {
@@ -764,13 +782,14 @@ mod tests {
     }
 
     #[test]
-    fn the_bucket_index_answers_ascii_queries_with_three_letters_or_digits_in_a_row() {
+    fn the_bucket_index_answers_queries_of_three_characters_or_more() {
         assert!(bucketed("martinez"));
         assert!(bucketed("cara@example"));
         assert!(bucketed("+1 555"));
-        assert!(!bucketed("an"), "no trigram");
-        assert!(!bucketed("a.b-c d"), "no three in a row");
-        assert!(!bucketed("zoë"), "pg_trgm hashes non-ASCII trigrams");
+        assert!(bucketed(".5@"), "punctuation is a key");
+        assert!(bucketed("zoë"), "three characters, not three bytes");
+        assert!(!bucketed("an"), "no key");
+        assert!(!bucketed("ë@"), "two characters in three bytes");
         assert!(!bucketed_search::<sqlx::Sqlite>(&ContactFilter { q: Some("martinez".into()), tag: None }).is_some());
         let tagged = ContactFilter { q: Some("martinez".into()), tag: Some(TagName::parse("VIP").unwrap()) };
         assert!(bucketed_search::<sqlx::Postgres>(&tagged).is_none(), "a tag drives the page");

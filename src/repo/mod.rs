@@ -113,13 +113,17 @@ pub(crate) trait SubstringSearch {
     /// SQLite: the `contacts_search` FTS5 trigram table (migration 0003) answers
     /// queries of [`TRIGRAM`] characters or more; shorter ones scan with `like`.
     const TRIGRAM_TABLE: bool;
-    /// PostgreSQL: `like` over pg_trgm GIN indexes. A GIN index returns its matches
-    /// unordered, so a page of a common word would sort every match; the index
-    /// `contacts_search_by_bucket` (migration 0013) keys the trigrams of each contact
-    /// by its id bucket (`id >> SEARCH_BUCKET_BITS`), so that a page reads the newest
-    /// buckets one at a time. Counts and selections use `contacts_search`.
+    /// PostgreSQL: the GIN index `contacts_search` keys each live contact by every
+    /// substring of three characters of its search text (migration 0014), and a query
+    /// of three characters or more is narrowed by its own substrings, then tested with
+    /// `strpos`. Counts, selections and pages with a tag read it.
+    const SUBSTRING_KEYS: bool;
+    /// PostgreSQL: a GIN index returns its matches unordered, so a page of a common word
+    /// would sort every match; `contacts_search_by_bucket` (migrations 0013, 0014) keys
+    /// the substrings of each contact by its id bucket (`id >> SEARCH_BUCKET_BITS`), so
+    /// that a search page reads the newest buckets one at a time.
     const ID_BUCKETS: bool;
-    /// Whether a statement that orders `like` matches and stops at a limit must be planned
+    /// Whether a statement that orders search matches and stops at a limit must be planned
     /// for its pattern each time rather than kept prepared. PostgreSQL plans a prepared
     /// statement once for any parameters after five runs, when that plan looks no dearer:
     /// for such a statement it walks the list backwards testing every row, which suits
@@ -128,11 +132,13 @@ pub(crate) trait SubstringSearch {
 }
 impl SubstringSearch for sqlx::Sqlite {
     const TRIGRAM_TABLE: bool = true;
+    const SUBSTRING_KEYS: bool = false;
     const ID_BUCKETS: bool = false;
     const PLAN_EACH_PATTERN: bool = false;
 }
 impl SubstringSearch for sqlx::Postgres {
     const TRIGRAM_TABLE: bool = false;
+    const SUBSTRING_KEYS: bool = true;
     const ID_BUCKETS: bool = true;
     const PLAN_EACH_PATTERN: bool = true;
 }
