@@ -33,13 +33,26 @@ pub struct UserInfo {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserInfoRow {
+pub(super) struct UserInfoRow {
     id: i64,
     account_id: i64,
     account_name: String,
     email: String,
     name: String,
     role: String,
+}
+
+impl UserInfoRow {
+    pub(super) fn into_info(self) -> RepoResult<UserInfo> {
+        Ok(UserInfo {
+            id: UserId(self.id),
+            account_id: AccountId(self.account_id),
+            account_name: self.account_name,
+            email: self.email,
+            name: self.name,
+            role: Role::parse(&self.role)?,
+        })
+    }
 }
 
 impl Repo {
@@ -135,29 +148,6 @@ impl Repo {
                 .await?
         });
         Ok(row.map(|(id, acc, hash)| LoginUser { id: UserId(id), account_id: AccountId(acc), password_hash: hash }))
-    }
-
-    pub async fn user_info(&self, user: UserId) -> RepoResult<Option<UserInfo>> {
-        let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
-            sqlx::query_as(
-                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role
-                 from users u join accounts a on a.id = u.account_id where u.id = $1",
-            )
-            .bind(user.0)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(match row {
-            Some(r) => Some(UserInfo {
-                id: UserId(r.id),
-                account_id: AccountId(r.account_id),
-                account_name: r.account_name,
-                email: r.email,
-                name: r.name,
-                role: Role::parse(&r.role)?,
-            }),
-            None => None,
-        })
     }
 
     /// An admin of the account, for work done in the account's name by the CLI.

@@ -1,6 +1,7 @@
 //! Signed-in sessions kept on the server: the cookie holds only their id, so signing
 //! out (or an expired session) ends them for every copy of the cookie.
 
+use super::accounts::{UserInfo, UserInfoRow};
 use super::{millis, on_db, Repo, RepoResult};
 use crate::domain::UserId;
 use chrono::{DateTime, Duration, Utc};
@@ -32,18 +33,23 @@ impl Repo {
         Ok(())
     }
 
-    /// Whether session `id` is open for `user`.
-    pub async fn session_valid(&self, id: &str, user: UserId) -> RepoResult<bool> {
+    /// The user of session `id`, if the session is open and belongs to `user`: one
+    /// statement, since every page asks.
+    pub async fn session_user(&self, id: &str, user: UserId) -> RepoResult<Option<UserInfo>> {
         let now = millis(wall_clock());
-        let n: i64 = on_db!(self, |pool, DB| {
-            sqlx::query_scalar("select count(*) from sessions where id = $1 and user_id = $2 and expires_at > $3")
-                .bind(id)
-                .bind(user.0)
-                .bind(now)
-                .fetch_one(pool)
-                .await?
+        let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role
+                 from sessions s join users u on u.id = s.user_id join accounts a on a.id = u.account_id
+                 where s.id = $1 and s.user_id = $2 and s.expires_at > $3",
+            )
+            .bind(id)
+            .bind(user.0)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(n > 0)
+        row.map(UserInfoRow::into_info).transpose()
     }
 
     pub async fn end_session(&self, id: &str) -> RepoResult<()> {

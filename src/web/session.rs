@@ -150,14 +150,10 @@ async fn load_user(req: HttpRequest) -> Result<UserInfo, AppError> {
     let repo = req
         .app_data::<web::Data<Repo>>()
         .ok_or_else(|| AppError::Internal("repository missing".into()))?;
-    if !repo.session_valid(&sid, uid).await? {
-        // signed out, expired, or the user was removed
-        session.0.purge();
-        return Err(AppError::Unauthorized);
-    }
-    match repo.user_info(uid).await? {
+    match repo.session_user(&sid, uid).await? {
         Some(u) => Ok(u),
         None => {
+            // signed out, expired, or the user was removed
             session.log_out(repo).await;
             Err(AppError::Unauthorized)
         }

@@ -3,7 +3,7 @@
 
 use crate::app::{spawn_app, Csrf};
 use crate::support::TEST_PASSWORD;
-use crate::{both_backends, is_live, snapshot};
+use crate::{args, both_backends, is_live, snapshot};
 
 const LOGIN_FAILED: &str = "That email and password do not match an account.";
 
@@ -136,6 +136,22 @@ both_backends!(async fn a_copied_session_cookie_is_worthless_after_logout(db: Te
     // the same cookie, replayed by someone who copied it before the logout
     let replay = c.http.get(c.url("/contacts")).header("Cookie", cookie).send().await.unwrap();
     assert_eq!(replay.status().as_u16(), 303, "a signed-out session must not open pages");
+});
+
+both_backends!(async fn an_expired_or_foreign_session_opens_no_page(db: TestDb) {
+    let app = spawn_app(db).await;
+    let mut c = app.admin().await;
+    c.get("/contacts").await.assert_status(200);
+    // the server's record says the session ended a moment ago, whatever the cookie says
+    app.f.raw.exec("update sessions set expires_at = 0", args![]).await;
+    c.get("/contacts").await.assert_see_other("/login?next=%2Fcontacts");
+    assert_eq!(app.f.raw.count("sessions", "1 = 1", args![]).await, 0, "the refused session is removed");
+
+    // a session that the server holds for another user does not open pages either
+    c.login(&app.f.acc.admin_email, TEST_PASSWORD).await;
+    c.get("/contacts").await.assert_status(200);
+    app.f.raw.exec("update sessions set user_id = $1", args![app.f.acc.user.0]).await;
+    c.get("/contacts").await.assert_see_other("/login?next=%2Fcontacts");
 });
 
 both_backends!(async fn logout_needs_the_csrf_token(db: TestDb) {
