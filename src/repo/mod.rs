@@ -147,9 +147,9 @@ impl SubstringSearch for sqlx::Postgres {
 pub(crate) const TRIGRAM: usize = 3;
 
 /// A search bucket holds the contacts whose ids share `id >> SEARCH_BUCKET_BITS`
-/// (16,384 ids). Written as a literal in the SQL so that it matches the index expression
-/// of migration 0013.
-pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
+/// (4,096 ids). Written as a literal in the SQL so that it matches the index expression
+/// of migration 0014.
+pub(crate) const SEARCH_BUCKET_BITS: u32 = 12;
 
 /// How many buckets a search page reads one by one before it asks the index for the
 /// remaining matches at once (a rare word has few matches, and many empty buckets).
