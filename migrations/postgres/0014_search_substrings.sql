@@ -25,7 +25,7 @@ create function search_substrings(t text) returns text[]
         select array(select substr(t, i, 3) from generate_series(1, length(t) - 2) i)
     $$;
 
--- the same, each prefixed with an id bucket ("244:mar"): see migration 0013
+-- the same, each prefixed with an id bucket ("61:mar"): see migration 0013
 create function search_bucket_substrings(bucket bigint, t text) returns text[]
     language sql immutable strict parallel safe cost 1000 as $$
         select array(select bucket::text || ':' || substr(t, i, 3) from generate_series(1, length(t) - 2) i)
@@ -36,14 +36,10 @@ create index contacts_search on contacts
     using gin ((search_substrings(search_text)) collate "C") with (gin_pending_list_limit = 256)
     where deleted_at is null;
 
--- Buckets of 4,096 ids instead of 16,384: a page of "martinez" (2.5% of the contacts)
--- rechecks about 100 matches of one bucket instead of 400, 0.27 ms instead of 0.69;
--- a rare word reads the same few empty buckets before the whole index. The index grows
--- from 126 to 175 MB at a million contacts.
 drop index contacts_search_by_bucket;
 drop function search_bucket_trigrams(bigint, text);
 create index contacts_search_by_bucket on contacts
-    using gin ((search_bucket_substrings(id >> 12, search_text)) collate "C") with (gin_pending_list_limit = 256)
+    using gin ((search_bucket_substrings(id >> 14, search_text)) collate "C") with (gin_pending_list_limit = 256)
     where deleted_at is null;
 
 -- statistics of the new keys, so that plans know a rare key from a common one

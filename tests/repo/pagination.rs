@@ -75,14 +75,13 @@ async fn next_contact_id(raw: &Raw, next: i64) {
 
 both_backends!(async fn search_pages_walk_across_sparse_ids(db: TestDb) {
     // Matches spread over ids far apart. PostgreSQL reads a search page one bucket of
-    // 4,096 ids at a time, then the rest at once after four buckets; groups straddle
-    // the edges 16,384 (= 4 buckets from the oldest) and 286,720 (4 from the newest,
-    // whose bucket is 73: ids 299,008 to 303,103).
+    // 16,384 ids at a time, then the rest at once after four buckets; groups straddle
+    // the edges 65,536 (= 4 buckets from the oldest) and 245,760 (4 from the newest).
     // Every page, forward and back, holds exactly the next matches in order.
     let f = Fixture::new(db).await;
     let other = create_account(&f.repo, "Globex").await;
     let mut needles = Vec::new();
-    for (g, start) in [20i64, 16_383, 40_000, 100_000, 200_000, 286_719, 300_000, 300_200].into_iter().enumerate() {
+    for (g, start) in [20i64, 40_000, 65_535, 100_000, 200_000, 245_759, 300_000, 300_200].into_iter().enumerate() {
         next_contact_id(&f.raw, start).await;
         for i in 0..3 {
             needles.push(f.contact(&format!("Needle{g}x{i}"), None, &[]).await);
