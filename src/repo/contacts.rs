@@ -175,6 +175,15 @@ where
             .push_bind(q.to_string())
             .push(") and ");
     }
+    push_contains(qb, q);
+}
+
+/// Appends the exact test that `c.search_text` contains `q`, which index keys only narrow.
+fn push_contains<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     qb.push("strpos(c.search_text, ").push_bind(q.to_string()).push(") > 0");
 }
 
@@ -361,9 +370,8 @@ fn push_bucketed_search<'a, DB>(
                 ))
                 .push_bind(q.to_string())
                 // the keys narrow, `strpos` tests
-                .push(") and c.deleted_at is null and strpos(c.search_text, ")
-                .push_bind(q.to_string())
-                .push(") > 0");
+                .push(") and c.deleted_at is null and ");
+            push_contains(qb, q);
             from_cursor(qb, "c");
             qb.push(format!(" order by c.id {dir} limit ")).push_bind(limit);
             qb.push(") c limit ").push_bind(limit);
