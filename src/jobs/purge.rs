@@ -24,11 +24,11 @@ pub async fn run_periodically(repo: Repo, every: Duration) {
 }
 
 /// Merges the search index once writes have left it fragmented (SQLite), in short
-/// steps that let other writers in between.
+/// steps that let other writers in between; empties its pending lists (PostgreSQL).
 async fn tidy(repo: &Repo) {
     match repo.tidy_search_index(FRAGMENTED, MAX_TIDY_STEPS).await {
-        Ok(steps) if steps > 0 => tracing::info!(steps, "search index merged"),
+        Ok(steps) if steps > 0 => tracing::info!(steps, "search index tidied"),
         Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "merging the search index failed; retrying later"),
+        Err(e) => tracing::error!(error = %e, "tidying the search index failed; retrying later"),
     }
 }
