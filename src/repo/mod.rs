@@ -262,6 +262,9 @@ impl Backend {
 }
 
 /// The repository handle: cheap to clone, shared by handlers, jobs and the CLI.
+/// A PostgreSQL connection idle in the pool for longer than this is checked before use.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Repo {
     pub(crate) db: Db,
@@ -297,6 +300,19 @@ impl Repo {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // sqlx checks a connection with a round trip when it comes back to
+                    // the pool; a second one when it leaves (the default) would add a
+                    // round trip to each statement. Only a connection that sat idle,
+                    // long enough for the server to have gone away, is checked again.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > IDLE_CHECK_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(opts)
                     .await?;
                 sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -307,6 +323,9 @@ impl Repo {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(30))
+                    // the connection is checked when it comes back to the pool; a file
+                    // does not go away while it is idle
+                    .test_before_acquire(false)
                     // A COMMIT that fails with an I/O error (a full disk, a read-only file)
                     // is rolled back by SQLite itself, and sqlx then still counts the
                     // connection inside a transaction: every later `BEGIN IMMEDIATE` on it
