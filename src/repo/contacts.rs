@@ -325,7 +325,8 @@ fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> 
 /// `Near` reads it and the next ones with a `lateral` join that stops at `limit` rows,
 /// each bucket through its own keys of `contacts_search_by_bucket` (the query's
 /// trigrams prefixed with the bucket, by the same SQL function as the index).
-/// `Beyond` reads past them through `contacts_search`.
+/// `Beyond` reads past them through `contacts_search`, in the function
+/// `search_page_beyond` (migration 0016).
 fn push_bucketed_search<'a, DB>(
     qb: &mut QueryBuilder<'a, DB>,
     account: AccountId,
@@ -377,22 +378,24 @@ fn push_bucketed_search<'a, DB>(
             qb.push(") c limit ").push_bind(limit);
         }
         Buckets::Beyond => {
-            qb.push(format!("select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
+            // the same walk in a PL/pgSQL function (migration 0016), which plans its
+            // queries once per connection instead of at every call
+            qb.push(format!("select {CONTACT_COLUMNS} from search_page_beyond("))
                 .push_bind(account.0)
-                .push(" and c.deleted_at is null and ");
-            push_substring_match(qb, q);
-            from_cursor(qb, "c");
-            // past the last bucket `Near` read
-            if ascending {
-                qb.push(" and c.id >= (");
-                first_bucket(qb);
-                qb.push(format!(" + {SEARCH_BUCKETS_NEAR}) << {bits}"));
-            } else {
-                qb.push(" and c.id < (");
-                first_bucket(qb);
-                qb.push(format!(" - {}) << {bits}", SEARCH_BUCKETS_NEAR - 1));
+                .push(", ")
+                .push_bind(q.to_string())
+                .push(", ");
+            match cursor {
+                Cursor::After(id) | Cursor::Before(id) => {
+                    qb.push_bind(id.0);
+                }
+                Cursor::First | Cursor::Last => {
+                    qb.push("null");
+                }
             }
-            qb.push(format!(" order by c.id {dir} limit ")).push_bind(limit);
+            qb.push(format!(", {ascending}, "))
+                .push_bind(limit)
+                .push(format!(", {bits}, {SEARCH_BUCKETS_NEAR}) c"));
         }
     }
 }
@@ -418,8 +421,7 @@ impl Repo {
                     if missing > 0 {
                         let mut qb = QueryBuilder::<DB>::new("");
                         push_bucketed_search(&mut qb, account, q, page.cursor, missing, Buckets::Beyond);
-                        let keep = !<DB as SubstringSearch>::PLAN_EACH_PATTERN;
-                        rows.extend(qb.build_query_as::<ContactRow>().persistent(keep).fetch_all(pool).await?);
+                        rows.extend(qb.build_query_as::<ContactRow>().fetch_all(pool).await?);
                     }
                     rows
                 }
