@@ -3,7 +3,7 @@
 
 use super::{
     from_millis, like_pattern, millis, on_db, trigram_phrase, BeginWrite, Repo, RepoError, RepoResult, SubstringSearch,
-    SEARCH_BUCKETS_NEAR, SEARCH_BUCKET_BITS, SEARCH_KEY_SPAN, TRIGRAM,
+    SEARCH_BUCKETS_NEAR, SEARCH_KEY_SPAN, TRIGRAM,
 };
 use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagName};
 use chrono::{DateTime, Utc};
@@ -175,15 +175,6 @@ where
             .push_bind(q.to_string())
             .push(") and ");
     }
-    push_contains(qb, q);
-}
-
-/// Appends the exact test that `c.search_text` contains `q`, which index keys only narrow.
-fn push_contains<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str)
-where
-    DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
     qb.push("strpos(c.search_text, ").push_bind(q.to_string()).push(") > 0");
 }
 
@@ -303,16 +294,6 @@ where
     qb.push(format!(" order by {order} limit ")).push_bind(limit);
 }
 
-/// Which buckets a bucketed search query reads (see [`SubstringSearch::ID_BUCKETS`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Buckets {
-    /// The [`SEARCH_BUCKETS_NEAR`] buckets from the cursor on, one after the other,
-    /// stopping once the page is full.
-    Near,
-    /// Everything beyond those, at once.
-    Beyond,
-}
-
 /// The search of a search-only page on a backend with id buckets (PostgreSQL), when the
 /// bucket index can answer it: the query has three characters or more (a key).
 fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> {
@@ -321,83 +302,30 @@ fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> 
 }
 
 /// A page of the contacts whose search text contains `q`, read bucket by bucket in the
-/// page's order. The first bucket is the one of the live contact nearest the cursor;
-/// `Near` reads it and the next ones with a `lateral` join that stops at `limit` rows,
-/// each bucket through its own keys of `contacts_search_by_bucket` (the query's
-/// trigrams prefixed with the bucket, by the same SQL function as the index).
-/// `Beyond` reads past them through `contacts_search`, in the function
-/// `search_page_beyond` (migration 0016).
-fn push_bucketed_search<'a, DB>(
-    qb: &mut QueryBuilder<'a, DB>,
-    account: AccountId,
-    q: &str,
-    cursor: Cursor,
-    limit: i64,
-    part: Buckets,
-) where
+/// page's order from the live contact nearest the cursor, then past those buckets at
+/// once: the PL/pgSQL function `search_page` (migration 0016), which plans its queries
+/// once per connection.
+fn push_bucketed_search<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, q: &str, cursor: Cursor, limit: i64)
+where
     DB: sqlx::Database,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     let ascending = matches!(cursor, Cursor::Before(_) | Cursor::Last);
-    let (dir, cmp, nearest, step) = if ascending { ("asc", ">", "min", "+") } else { ("desc", "<", "max", "-") };
-    let bits = SEARCH_BUCKET_BITS;
-    let from_cursor = |qb: &mut QueryBuilder<'a, DB>, alias: &str| {
-        if let Cursor::After(id) | Cursor::Before(id) = cursor {
-            qb.push(format!(" and {alias}.id {cmp} ")).push_bind(id.0);
+    qb.push(format!("select {CONTACT_COLUMNS} from search_page("))
+        .push_bind(account.0)
+        .push(", ")
+        .push_bind(q.to_string())
+        .push(", ");
+    match cursor {
+        Cursor::After(id) | Cursor::Before(id) => {
+            qb.push_bind(id.0);
         }
-    };
-    // the bucket of the live contact nearest the cursor
-    let first_bucket = |qb: &mut QueryBuilder<'a, DB>| {
-        qb.push(format!("(select {nearest}(n.id) >> {bits} from contacts n where n.account_id = "))
-            .push_bind(account.0)
-            .push(" and n.deleted_at is null");
-        from_cursor(qb, "n");
-        qb.push(")");
-    };
-    match part {
-        Buckets::Near => {
-            qb.push(format!("select {CONTACT_COLUMNS} from "));
-            first_bucket(qb);
-            // a series of constants: PostgreSQL then knows it has 4 rows (with
-            // `generate_series(f.b, …)` it guesses 1,000, and a generic plan's cost
-            // went past the JIT threshold: 150 ms of compiling a 1 ms query)
-            qb.push(format!(" f(b) cross join generate_series(0, {}) k(i)", SEARCH_BUCKETS_NEAR - 1));
-            // nested loop over the buckets in order: the rows come out in the page's order
-            qb.push(format!(" cross join lateral (select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
-                .push_bind(account.0)
-                .push(format!(
-                    " and (search_bucket_substrings(c.id >> {bits}, c.search_text) collate \"C\") @> search_bucket_substrings(f.b {step} k.i, "
-                ))
-                .push_bind(q.to_string())
-                // the keys narrow, `strpos` tests
-                .push(") and c.deleted_at is null and ");
-            push_contains(qb, q);
-            from_cursor(qb, "c");
-            qb.push(format!(" order by c.id {dir} limit ")).push_bind(limit);
-            qb.push(") c limit ").push_bind(limit);
-        }
-        Buckets::Beyond => {
-            // the same walk in a PL/pgSQL function (migration 0016), which plans its
-            // queries once per connection instead of at every call
-            qb.push(format!("select {CONTACT_COLUMNS} from search_page_beyond("))
-                .push_bind(account.0)
-                .push(", ")
-                .push_bind(q.to_string())
-                .push(", ");
-            match cursor {
-                Cursor::After(id) | Cursor::Before(id) => {
-                    qb.push_bind(id.0);
-                }
-                Cursor::First | Cursor::Last => {
-                    qb.push("null");
-                }
-            }
-            qb.push(format!(", {ascending}, "))
-                .push_bind(limit)
-                .push(format!(", {bits}, {SEARCH_BUCKETS_NEAR}) c"));
+        Cursor::First | Cursor::Last => {
+            qb.push("null");
         }
     }
+    qb.push(format!(", {ascending}, ")).push_bind(limit).push(format!(", {SEARCH_BUCKETS_NEAR}) c"));
 }
 
 impl Repo {
@@ -415,15 +343,8 @@ impl Repo {
             let mut qb = QueryBuilder::<DB>::new("");
             match bucketed_search::<DB>(filter) {
                 Some(q) => {
-                    push_bucketed_search(&mut qb, account, q, page.cursor, size + 1, Buckets::Near);
-                    let mut rows: Vec<ContactRow> = qb.build_query_as().fetch_all(pool).await?;
-                    let missing = size + 1 - rows.len() as i64;
-                    if missing > 0 {
-                        let mut qb = QueryBuilder::<DB>::new("");
-                        push_bucketed_search(&mut qb, account, q, page.cursor, missing, Buckets::Beyond);
-                        rows.extend(qb.build_query_as::<ContactRow>().fetch_all(pool).await?);
-                    }
-                    rows
+                    push_bucketed_search(&mut qb, account, q, page.cursor, size + 1);
+                    qb.build_query_as().fetch_all(pool).await?
                 }
                 None => {
                     push_page_query(&mut qb, account, filter, page.cursor, size + 1);

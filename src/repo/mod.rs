@@ -120,7 +120,7 @@ pub(crate) trait SubstringSearch {
     const SUBSTRING_KEYS: bool;
     /// PostgreSQL: a GIN index returns its matches unordered, so a page of a common word
     /// would sort every match; `contacts_search_by_bucket` (migrations 0013, 0014) keys
-    /// the substrings of each contact by its id bucket (`id >> SEARCH_BUCKET_BITS`), so
+    /// the substrings of each contact by its id bucket (`id >> 14`), so
     /// that a search page reads the newest buckets one at a time.
     const ID_BUCKETS: bool;
     /// Whether a statement that orders search matches and stops at a limit must be planned
@@ -146,16 +146,16 @@ impl SubstringSearch for sqlx::Postgres {
 /// The shortest query the trigram table can answer.
 pub(crate) const TRIGRAM: usize = 3;
 
-/// A search bucket holds the contacts whose ids share `id >> SEARCH_BUCKET_BITS`
-/// (16,384 ids). Written as a literal in the SQL so that it matches the index expression
-/// of migrations 0013 and 0014. Buckets of 4,096 ids recheck fewer matches of a common
-/// word per bucket (0.27 ms instead of 0.69 for "martinez" at a million contacts), but
-/// four of them cover only 16,384 ids: where a common word's contacts were added in
-/// runs with gaps wider than that, the page fell back to sorting every match (80 ms).
-pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
-
 /// How many buckets a search page reads one by one before it asks the index for the
-/// remaining matches at once (a rare word has few matches, and many empty buckets).
+/// remaining matches at once (a rare word has few matches, and many empty buckets), in
+/// the function `search_page` (migration 0016).
+///
+/// A bucket holds the contacts whose ids share `id >> 14` (16,384 ids), a literal in the
+/// SQL of migrations 0013, 0014 and 0016 so that it matches the index expression.
+/// Buckets of 4,096 ids recheck fewer matches of a common word per bucket (0.27 ms
+/// instead of 0.69 for "martinez" at a million contacts), but four of them cover only
+/// 16,384 ids: where a common word's contacts were added in runs with gaps wider than
+/// that, the page fell back to sorting every match (80 ms).
 pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 4;
 
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
