@@ -120,8 +120,8 @@ pub(crate) trait SubstringSearch {
     const SUBSTRING_KEYS: bool;
     /// PostgreSQL: a GIN index returns its matches unordered, so a page of a common word
     /// would sort every match; `contacts_search_by_bucket` (migrations 0013, 0014) keys
-    /// the substrings of each contact by its id bucket (`id >> 14`), so
-    /// that a search page reads the newest buckets one at a time.
+    /// the substrings of each contact by its id bucket (`id >> 14`), so that a search
+    /// page reads the newest buckets one at a time.
     const ID_BUCKETS: bool;
     /// Whether a statement that orders search matches and stops at a limit must be planned
     /// for its pattern each time rather than kept prepared. PostgreSQL plans a prepared
@@ -261,10 +261,10 @@ impl Backend {
     }
 }
 
-/// The repository handle: cheap to clone, shared by handlers, jobs and the CLI.
 /// A PostgreSQL connection idle in the pool for longer than this is checked before use.
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(5);
 
+/// The repository handle: cheap to clone, shared by handlers, jobs and the CLI.
 #[derive(Clone)]
 pub struct Repo {
     pub(crate) db: Db,
