@@ -16,6 +16,8 @@
 //!   runs; then, with the server stopped and the clock 61 days ahead, `contacts-admin
 //!   purge` of every deleted contact;
 //! - copy B: the same delete-all as hand-written set-based SQL in one transaction;
+//! - copy D, served: the same delete-all through the product's job with nobody reading,
+//!   the rate to compare with copy B's;
 //! - copy C, served: delete 10,000 contacts by id, then restore them by batch.
 //!
 //! Nothing here asserts a time: the bench prints a table. The numbers are wall-clock
@@ -1319,6 +1321,51 @@ async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
 }
 
 /// Copy C: delete `n` contacts by id through the form, then restore them by batch.
+/// The same delete-all through the product's job on copy D, with nobody reading the
+/// list: the product's own rate, to compare with the set-based SQL, which also runs
+/// alone. Returns the job's seconds and contacts deleted.
+async fn job_alone_phase(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut Vec<(String, u64)>) -> Option<(f64, i64)> {
+    let db = store.copy("d").await;
+    let server = Server::start(&db, &cfg.dir.join(format!("server-{}-d.log", backend_of(store).name())));
+    let pid = server.pid;
+    let http = Http::login(&server.base, cfg).await;
+    let pool = Pool::open(&db, 2).await;
+    let (acc, _) = account_ids(&pool).await.expect("bench account");
+    let page = http.get_text("/contacts").await;
+    let as_of = attr_after(&page, "data-as-of=\"").expect("as_of");
+    let prev_job = pool.opt_scalar("select max(id) from bulk_jobs", &[]).await.unwrap_or(0);
+    log!("delete-all through the job again, no readers …");
+    let t0 = Instant::now();
+    let (status, location, body) = http.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE"), ("reason", "scale benchmark")]).await;
+    assert!(status == 303 && location == "/bulk-actions", "delete-all was not queued as a job: {status} {location}\n{}", &body[..body.len().min(2000)]);
+    let job = pool.scalar("select max(id) from bulk_jobs where account_id = $1", &[acc]).await;
+    assert!(job > prev_job, "no new bulk job");
+    let outcome = wait_job(&pool, job, t0, cfg.phase_timeout, |_, _| {}).await;
+    if outcome.timed_out {
+        log!("  delete-all timed out after {:.0}s: cancelling job #{job}", outcome.secs);
+        let _ = http.post(&format!("/bulk-actions/{job}/cancel"), &[]).await;
+    }
+    let left = live_contacts(&pool, acc).await;
+    log!("  job #{job} {}: {} contacts in {:.1}s", outcome.state, thousands(outcome.deleted), outcome.secs);
+    rep.row(
+        "delete-all, product job alone (no readers)",
+        format!(
+            "{} contacts in {:.1}s = {} contacts/s (job {}{}; {} live left)",
+            thousands(outcome.deleted),
+            outcome.secs,
+            rate(outcome.deleted, outcome.secs),
+            outcome.state,
+            if outcome.timed_out { format!(", STOPPED after {:.0} min: partial", cfg.phase_timeout.as_secs_f64() / 60.0) } else { String::new() },
+            thousands(left),
+        ),
+    );
+    mem.push(("job-alone server, after delete-all".into(), hwm_kb(pid).unwrap_or(0)));
+    pool.close().await;
+    server.stop();
+    store.drop_copy(&db).await;
+    (!outcome.timed_out && outcome.deleted > 0).then_some((outcome.secs, outcome.deleted))
+}
+
 async fn restore_phase(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut Vec<(String, u64)>) {
     let db = store.copy("c").await;
     let mut server = Server::start(&db, &cfg.dir.join(format!("server-{}-c.log", backend_of(store).name())));
@@ -1430,18 +1477,37 @@ async fn run_backend(cfg: &Config, backend: Backend) -> String {
             None
         }
     };
-    if let (Some((p, unloaded)), Some((s, n))) = (product, sql) {
-        rep.row("ratio product / SQL (time)", format!("{:.1}× (the product's job, readers included, takes {:.1}× as long as one set-based transaction)", p / s, p / s));
-        if let Some(r) = unloaded {
-            let sql_rate = n as f64 / s;
-            rep.row("  at the job's rate without readers", format!("{:.1}× ({} vs {} contacts/s)", sql_rate / r, rate(r.round() as i64, 1.0), rate(sql_rate.round() as i64, 1.0)));
+    let alone = match guarded(job_alone_phase(cfg, &store, &mut rep, &mut mem)).await {
+        Ok(a) => a,
+        Err(e) => {
+            rep.row("JOB-ALONE PHASE FAILED", e);
+            None
+        }
+    };
+    if let Some((s, n)) = sql {
+        let sql_rate = n as f64 / s;
+        if let Some((a, deleted)) = alone {
+            let alone_rate = deleted as f64 / a;
+            rep.row(
+                "ratio product / SQL (time), both alone",
+                format!("{:.1}× ({} vs {} contacts/s)", sql_rate / alone_rate, rate(alone_rate.round() as i64, 1.0), rate(sql_rate.round() as i64, 1.0)),
+            );
+        }
+        if let Some((p, unloaded)) = product {
+            rep.row(
+                format!("  with {} readers for the job's first {:.0}s", cfg.clients, cfg.load_secs).as_str(),
+                format!("{:.1}× (the job shares both cores with the readers, then runs alone)", p / s),
+            );
+            if let Some(r) = unloaded {
+                rep.row("  that job's rate after the readers stopped", format!("{:.1}× ({} contacts/s)", sql_rate / r, rate(r.round() as i64, 1.0)));
+            }
         }
     }
     rep.line("");
     if let Err(e) = guarded(restore_phase(cfg, &store, &mut rep, &mut mem)).await {
         rep.row("RESTORE PHASE FAILED", e);
     }
-    for which in ["a", "b", "c"] {
+    for which in ["a", "b", "c", "d"] {
         store.drop_copy(&store.copy_ref(which)).await;
     }
     rep.line("");
