@@ -923,6 +923,30 @@ struct JobOutcome {
     timed_out: bool,
 }
 
+/// Queues the delete-all of the account's live contacts through the page's own form
+/// (`POST /contacts/delete select_all=true`) and checks it became a background job.
+/// Returns the job's id, when the POST was sent and how long its answer took.
+async fn queue_delete_all(http: &Http, pool: &Pool, acc: i64) -> (i64, Instant, f64) {
+    let page = http.get_text("/contacts").await;
+    let as_of = attr_after(&page, "data-as-of=\"").expect("as_of");
+    let prev_job = pool.opt_scalar("select max(id) from bulk_jobs", &[]).await.unwrap_or(0);
+    let t0 = Instant::now();
+    let (status, location, body) = http.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE"), ("reason", "scale benchmark")]).await;
+    let post_secs = t0.elapsed().as_secs_f64();
+    assert!(status == 303 && location == "/bulk-actions", "delete-all was not queued as a job: {status} {location}\n{}", &body[..body.len().min(2000)]);
+    let job = pool.scalar("select max(id) from bulk_jobs where account_id = $1", &[acc]).await;
+    assert!(job > prev_job, "no new bulk job");
+    (job, t0, post_secs)
+}
+
+/// Cancels a job that ran past the phase's time limit (what is done stays done).
+async fn cancel_if_timed_out(http: &Http, job: i64, outcome: &JobOutcome) {
+    if outcome.timed_out {
+        log!("  delete-all timed out after {:.0}s: cancelling job #{job}", outcome.secs);
+        let _ = http.post(&format!("/bulk-actions/{job}/cancel"), &[]).await;
+    }
+}
+
 /// Polls a bulk job in the database until it leaves queued/running, or the timeout.
 /// `on_tick` sees (elapsed seconds, contacts deleted so far) every poll.
 async fn wait_job(pool: &Pool, job: i64, t0: Instant, timeout: Duration, mut on_tick: impl FnMut(f64, i64)) -> JobOutcome {
@@ -1044,17 +1068,9 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
 
     // 3. delete-all through the product's job, readers on the list for the first part
     rep.line("");
-    let page = http.get_text("/contacts").await;
-    let as_of = attr_after(&page, "data-as-of=\"").expect("as_of");
     let live_before = live_contacts(&pool, acc).await;
-    let prev_job = pool.opt_scalar("select max(id) from bulk_jobs", &[]).await.unwrap_or(0);
     log!("delete-all of {} contacts through POST /contacts/delete select_all=true …", thousands(live_before));
-    let t0 = Instant::now();
-    let (status, location, body) = http.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE"), ("reason", "scale benchmark")]).await;
-    let post_secs = t0.elapsed().as_secs_f64();
-    assert!(status == 303 && location == "/bulk-actions", "delete-all was not queued as a job: {status} {location}\n{}", &body[..body.len().min(2000)]);
-    let job = pool.scalar("select max(id) from bulk_jobs where account_id = $1", &[acc]).await;
-    assert!(job > prev_job, "no new bulk job");
+    let (job, t0, post_secs) = queue_delete_all(&http, &pool, acc).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let readers = {
@@ -1078,10 +1094,7 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     .await;
     stop.store(true, Ordering::Relaxed);
     let reader_stats = readers.await.expect("readers");
-    if outcome.timed_out {
-        log!("  delete-all timed out after {:.0}s: cancelling job #{job}", outcome.secs);
-        let _ = http.post(&format!("/bulk-actions/{job}/cancel"), &[]).await;
-    }
+    cancel_if_timed_out(&http, job, &outcome).await;
     let deleted = outcome.deleted;
     log!("  job #{job} {}: {} contacts in {:.1}s", outcome.state, thousands(deleted), outcome.secs);
     rep.row(
@@ -1320,7 +1333,6 @@ async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
     Some((secs, deleted))
 }
 
-/// Copy C: delete `n` contacts by id through the form, then restore them by batch.
 /// The same delete-all through the product's job on copy D, with nobody reading the
 /// list: the product's own rate, to compare with the set-based SQL, which also runs
 /// alone. Returns the job's seconds and contacts deleted.
@@ -1331,20 +1343,10 @@ async fn job_alone_phase(cfg: &Config, store: &Store, rep: &mut Report, mem: &mu
     let http = Http::login(&server.base, cfg).await;
     let pool = Pool::open(&db, 2).await;
     let (acc, _) = account_ids(&pool).await.expect("bench account");
-    let page = http.get_text("/contacts").await;
-    let as_of = attr_after(&page, "data-as-of=\"").expect("as_of");
-    let prev_job = pool.opt_scalar("select max(id) from bulk_jobs", &[]).await.unwrap_or(0);
     log!("delete-all through the job again, no readers …");
-    let t0 = Instant::now();
-    let (status, location, body) = http.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE"), ("reason", "scale benchmark")]).await;
-    assert!(status == 303 && location == "/bulk-actions", "delete-all was not queued as a job: {status} {location}\n{}", &body[..body.len().min(2000)]);
-    let job = pool.scalar("select max(id) from bulk_jobs where account_id = $1", &[acc]).await;
-    assert!(job > prev_job, "no new bulk job");
+    let (job, t0, _) = queue_delete_all(&http, &pool, acc).await;
     let outcome = wait_job(&pool, job, t0, cfg.phase_timeout, |_, _| {}).await;
-    if outcome.timed_out {
-        log!("  delete-all timed out after {:.0}s: cancelling job #{job}", outcome.secs);
-        let _ = http.post(&format!("/bulk-actions/{job}/cancel"), &[]).await;
-    }
+    cancel_if_timed_out(&http, job, &outcome).await;
     let left = live_contacts(&pool, acc).await;
     log!("  job #{job} {}: {} contacts in {:.1}s", outcome.state, thousands(outcome.deleted), outcome.secs);
     rep.row(
@@ -1366,6 +1368,7 @@ async fn job_alone_phase(cfg: &Config, store: &Store, rep: &mut Report, mem: &mu
     (!outcome.timed_out && outcome.deleted > 0).then_some((outcome.secs, outcome.deleted))
 }
 
+/// Copy C: delete `n` contacts by id through the form, then restore them by batch.
 async fn restore_phase(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut Vec<(String, u64)>) {
     let db = store.copy("c").await;
     let mut server = Server::start(&db, &cfg.dir.join(format!("server-{}-c.log", backend_of(store).name())));
