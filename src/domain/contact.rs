@@ -53,6 +53,10 @@ impl TagName {
     }
 }
 
+/// The most tags one contact can carry: enough for any real use, and a page of a
+/// contact stays small.
+pub const MAX_TAGS_PER_CONTACT: usize = 100;
+
 /// The fields of a contact to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewContact {

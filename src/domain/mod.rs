@@ -8,6 +8,7 @@ pub mod ids;
 pub mod restore_window;
 pub mod role;
 pub mod selection;
+pub mod text;
 pub mod workflow;
 
 pub use confirmation::DeleteConfirmation;
@@ -16,7 +17,8 @@ pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
 pub use restore_window::{DaysLeft, RESTORE_WINDOW_DAYS};
 pub use role::Role;
 pub use selection::{Actor, Channel, ContactFilter, Selection, MAX_IDS_PER_REQUEST};
-pub use workflow::{WorkflowAction, WorkflowDraft, WorkflowStatus};
+pub use text::{plural, thousands};
+pub use workflow::{ActiveWorkflow, TagAuthority, TagTriggers, WorkflowAction, WorkflowDraft, WorkflowStatus};
 
 /// A value a user typed that the domain refuses, with a message fit to show them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -205,25 +205,29 @@ impl Channel {
 }
 
 /// Who performs an operation: a user (for a workflow, the admin who activated it),
-/// or the system itself (purge) with no user.
+/// or the system itself (purge) with no user. A workflow's deletion also names the
+/// user whose action (a tag, a test run) made it run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     pub user: Option<UserId>,
     pub channel: Channel,
+    pub triggered_by: Option<UserId>,
 }
 
 impl Actor {
     pub fn ui(user: UserId) -> Self {
-        Actor { user: Some(user), channel: Channel::Ui }
+        Actor { user: Some(user), channel: Channel::Ui, triggered_by: None }
     }
     pub fn cli(user: Option<UserId>) -> Self {
-        Actor { user, channel: Channel::Cli }
+        Actor { user, channel: Channel::Cli, triggered_by: None }
     }
-    pub fn workflow(workflow: WorkflowId, on_behalf_of: UserId) -> Self {
-        Actor { user: Some(on_behalf_of), channel: Channel::Workflow(workflow) }
+    /// A workflow's action, on behalf of the admin who activated it (or who tests it),
+    /// run because `triggered_by` added its tag.
+    pub fn workflow(workflow: WorkflowId, on_behalf_of: UserId, triggered_by: Option<UserId>) -> Self {
+        Actor { user: Some(on_behalf_of), channel: Channel::Workflow(workflow), triggered_by }
     }
     pub fn system() -> Self {
-        Actor { user: None, channel: Channel::System }
+        Actor { user: None, channel: Channel::System, triggered_by: None }
     }
 }
 

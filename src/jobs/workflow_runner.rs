@@ -4,7 +4,7 @@
 //! Every action is idempotent — tagging, untagging and deleting (R4) — so a run
 //! retried after a crash has its effect exactly once.
 
-use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, Selection, WorkflowAction, WorkflowId};
+use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, Selection, TagAuthority, UserId, WorkflowAction, WorkflowId};
 use crate::repo::{ClaimedRun, Repo, RepoError, RepoResult, Workflow};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,8 +31,17 @@ pub struct Execution {
 }
 
 /// Applies `wf`'s actions, in order, to the live contacts among `contacts`, as `actor`.
-/// Deletion goes through the same repository path as the UI (R2–R7).
-pub async fn execute(repo: &Repo, account: AccountId, wf: &Workflow, contacts: &[ContactId], actor: Actor) -> RepoResult<Execution> {
+/// Deletion goes through the same repository path as the UI (R2–R7). Tags it adds
+/// start other workflows with the authority of `tagger`, the person whose action
+/// started this one: never more than they agreed to.
+pub async fn execute(
+    repo: &Repo,
+    account: AccountId,
+    wf: &Workflow,
+    contacts: &[ContactId],
+    actor: Actor,
+    tagger: TagAuthority,
+) -> RepoResult<Execution> {
     let live = repo.live_contact_ids(account, contacts).await?;
     let skipped = contacts.iter().filter(|c| !live.contains(c)).copied().collect();
     let mut out = Execution { applied: live.clone(), skipped, ..Default::default() };
@@ -44,7 +53,7 @@ pub async fn execute(repo: &Repo, account: AccountId, wf: &Workflow, contacts: &
         }
         match action {
             WorkflowAction::AddTag { tag } => {
-                let n = repo.add_tag(account, &Selection::ids(remaining.clone())?, tag).await?.len();
+                let n = repo.add_tag(account, &Selection::ids(remaining.clone())?, tag, tagger).await?.len();
                 lines.push(format!("tag “{}” added to {n}", tag.as_str()));
             }
             WorkflowAction::RemoveTag { tag } => {
@@ -72,11 +81,13 @@ pub async fn execute(repo: &Repo, account: AccountId, wf: &Workflow, contacts: &
 pub async fn run_burst(repo: &Repo, worker: &str) -> RepoResult<usize> {
     let runs = repo.claim_runs(worker, BURST, LEASE_MS).await?;
     let n = runs.len();
-    let mut groups: BTreeMap<(i64, i64), Vec<ClaimedRun>> = BTreeMap::new();
+    // one execution per workflow and per person whose tag queued the runs: each
+    // deletion names who triggered it, and runs only on what they agreed to
+    let mut groups: BTreeMap<(i64, i64, Option<i64>, bool), Vec<ClaimedRun>> = BTreeMap::new();
     for r in runs {
-        groups.entry((r.account_id, r.workflow_id)).or_default().push(r);
+        groups.entry((r.account_id, r.workflow_id, r.triggered_by_user_id, r.delete_confirmed == 1)).or_default().push(r);
     }
-    for ((account, workflow), runs) in groups {
+    for ((account, workflow, triggered_by, confirmed), runs) in groups {
         let account = AccountId(account);
         let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
         let wf = repo.get_workflow(account, WorkflowId(workflow)).await?;
@@ -88,10 +99,25 @@ pub async fn run_burst(repo: &Repo, worker: &str) -> RepoResult<usize> {
             repo.finish_runs(&ids, "failed", "Not run.", Some("The workflow has no activating user."), None).await?;
             continue;
         };
+        let tagger = TagAuthority::chained(triggered_by.map(UserId), confirmed);
+        if wf.deletes() && !tagger.may_start_deletions() {
+            // the workflow was changed to delete after the tag was added: the person
+            // who added it never agreed to a deletion
+            repo.finish_runs(
+                &ids,
+                "failed",
+                "Not run.",
+                Some("This workflow deletes contacts, and the tag was added without an admin's DELETE confirmation (the workflow changed after the tag was added)."),
+                None,
+            )
+            .await?;
+            continue;
+        }
         let mut contacts: Vec<ContactId> = runs.iter().map(|r| ContactId(r.contact_id)).collect();
         contacts.sort_unstable();
         contacts.dedup();
-        match execute(repo, account, &wf, &contacts, Actor::workflow(wf.id, admin)).await {
+        let actor = Actor::workflow(wf.id, admin, tagger.user);
+        match execute(repo, account, &wf, &contacts, actor, tagger).await {
             Ok(done) => {
                 let (applied, skipped): (Vec<&ClaimedRun>, Vec<&ClaimedRun>) =
                     runs.iter().partition(|r| done.applied.contains(&ContactId(r.contact_id)));
@@ -100,8 +126,13 @@ pub async fn run_burst(repo: &Repo, worker: &str) -> RepoResult<usize> {
                 repo.finish_runs(&applied, "done", &capitalize(&done.summary), None, done.batch).await?;
                 repo.finish_runs(&skipped, "skipped", "The contact was no longer live; nothing done.", None, None).await?;
             }
-            Err(RepoError::Forbidden(msg)) => {
+            Err(RepoError::Forbidden(msg)) if wf.deletes() => {
                 repo.finish_runs(&ids, "failed", "Not run.", Some(&format!("{msg} (the user who activated this workflow)")), None).await?;
+            }
+            // a tag this workflow adds would start deletions the person who started
+            // it did not confirm
+            Err(e @ (RepoError::Forbidden(_) | RepoError::ConfirmationRequired(_))) => {
+                repo.finish_runs(&ids, "failed", "Not run.", Some(&e.to_string()), None).await?;
             }
             Err(e @ RepoError::Invalid(_)) => {
                 repo.finish_runs(&ids, "failed", "Not run.", Some(&e.to_string()), None).await?;

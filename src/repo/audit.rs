@@ -50,6 +50,8 @@ pub struct AuditEvent {
     pub actor_name: Option<String>,
     pub workflow_id: Option<i64>,
     pub workflow_name: Option<String>,
+    /// For a workflow's deletion: the user whose tag started it.
+    pub triggered_by_name: Option<String>,
     pub channel: String,
     pub action: String,
     pub contact_count: i64,
@@ -79,8 +81,8 @@ impl Repo {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
             sqlx::query(
-                "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id, triggered_by_user_id)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(account.0)
             .bind(now)
@@ -92,6 +94,7 @@ impl Repo {
             .bind(description)
             .bind(reason)
             .bind(batch.map(|b| b.0))
+            .bind(actor.triggered_by.map(|u| u.0))
             .execute(pool)
             .await?;
         });
@@ -104,10 +107,11 @@ impl Repo {
         Ok(on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new(
                 "select e.id, e.at, e.actor_user_id, u.name as actor_name, e.workflow_id, w.name as workflow_name,
-                        e.channel, e.action, e.contact_count, e.description, e.reason, e.batch_id
+                        t.name as triggered_by_name, e.channel, e.action, e.contact_count, e.description, e.reason, e.batch_id
                  from audit_events e
                  left join users u on u.id = e.actor_user_id
                  left join workflows w on w.id = e.workflow_id
+                 left join users t on t.id = e.triggered_by_user_id
                  where e.account_id = ",
             );
             qb.push_bind(account.0);

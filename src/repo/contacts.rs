@@ -5,7 +5,8 @@ use super::{
     from_millis, like_pattern, millis, on_db, trigram_phrase, BeginWrite, Repo, RepoError, RepoResult, SubstringSearch,
     SEARCH_BUCKETS_NEAR, SEARCH_KEY_SPAN, TRIGRAM,
 };
-use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagName};
+use crate::domain::contact::MAX_TAGS_PER_CONTACT;
+use crate::domain::{AccountId, ContactFilter, ContactId, NewContact, Selection, TagAuthority, TagName, TagTriggers};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
@@ -563,17 +564,27 @@ impl Repo {
         }))
     }
 
-    /// Creates a contact; a live contact with the same email is a conflict.
-    pub async fn create_contact(&self, account: AccountId, c: &NewContact) -> RepoResult<ContactId> {
-        super::retry_transient(|| self.create_contact_once(account, c)).await
+    /// Creates a contact; a live contact with the same email is a conflict. Its tags
+    /// start the workflows they trigger, which `by` must be allowed to start.
+    pub async fn create_contact(&self, account: AccountId, c: &NewContact, by: TagAuthority) -> RepoResult<ContactId> {
+        super::retry_transient(|| self.create_contact_once(account, c, by)).await
     }
 
-    async fn create_contact_once(&self, account: AccountId, c: &NewContact) -> RepoResult<ContactId> {
+    async fn create_contact_once(&self, account: AccountId, c: &NewContact, by: TagAuthority) -> RepoResult<ContactId> {
+        if c.tags.len() > MAX_TAGS_PER_CONTACT {
+            return Err(crate::domain::InvalidInput(format!("A contact has at most {MAX_TAGS_PER_CONTACT} tags.")).into());
+        }
         let now = millis(self.now());
         let search = search_text(c);
-        let result: Result<i64, sqlx::Error> = on_db!(self, |pool, DB| {
+        let result: Result<i64, RepoError> = on_db!(self, |pool, DB| {
             async {
                 let mut tx = pool.begin_write().await?;
+                let active = if c.tags.is_empty() {
+                    Vec::new()
+                } else {
+                    let rows = sqlx::query_as(super::workflows::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
+                    super::workflows::active_workflows(rows)?
+                };
                 let id: i64 = sqlx::query_scalar(
                     "insert into contacts (account_id, first_name, last_name, email, phone, company, search_text, created_at, updated_at)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning id",
@@ -594,9 +605,10 @@ impl Repo {
                     let added = sqlx::query("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, $4) on conflict do nothing")
                         .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?.rows_affected();
                     // a tag given at creation (form, import) fires workflows too (W3)
-                    if added > 0 {
-                        super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, &[id])
-                            .build().execute(&mut *tx).await?;
+                    let triggers = TagTriggers::of(tag.as_str(), &active);
+                    super::workflows::check_tag_triggers(&triggers, tag.as_str(), added, by)?;
+                    if let Some(mut q) = super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, &[id], &triggers, by) {
+                        q.build().execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
@@ -611,24 +623,42 @@ impl Repo {
                 }
                 Ok(ContactId(id))
             }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(RepoError::Conflict(format!(
+            Err(RepoError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => Err(RepoError::Conflict(format!(
                 "A contact with the email {} already exists.",
                 c.email.as_ref().map(|e| e.as_str()).unwrap_or("")
             ))),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
     /// Tags the selection's live contacts and queues the active workflows the tag
-    /// triggers for them; returns the ids that did not have the tag.
-    pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
-        super::retry_transient(|| self.add_tag_once(account, sel, tag)).await
+    /// triggers for them; returns the ids that did not have the tag. Refused, with
+    /// nothing tagged, when a contact would pass [`MAX_TAGS_PER_CONTACT`] or when the tag
+    /// would start deletions that `by` may not start (R1) or did not confirm (R5).
+    pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName, by: TagAuthority) -> RepoResult<Vec<ContactId>> {
+        super::retry_transient(|| self.add_tag_once(account, sel, tag, by)).await
     }
 
-    async fn add_tag_once(&self, account: AccountId, sel: &Selection, tag: &TagName) -> RepoResult<Vec<ContactId>> {
+    async fn add_tag_once(&self, account: AccountId, sel: &Selection, tag: &TagName, by: TagAuthority) -> RepoResult<Vec<ContactId>> {
         let now = millis(self.now());
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
+            // contacts that would get one tag too many
+            let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
+            push_live_selection(&mut qb, account, sel);
+            qb.push(" and not exists (select 1 from contact_tags x where x.contact_id = c.id and x.tag = ")
+                .push_bind(tag.as_str().to_string())
+                .push(") and (select count(*) from contact_tags x where x.contact_id = c.id) >= ")
+                .push_bind(MAX_TAGS_PER_CONTACT as i64);
+            let full: i64 = qb.build_query_scalar().fetch_one(&mut *tx).await?;
+            if full > 0 {
+                return Err(crate::domain::InvalidInput(format!(
+                    "{} already {} {MAX_TAGS_PER_CONTACT} tags, the most a contact can have. Remove some tags first; nothing was tagged.",
+                    crate::domain::plural(full, "selected contact", "selected contacts"),
+                    if full == 1 { "has" } else { "have" },
+                ))
+                .into());
+            }
             let mut qb = QueryBuilder::<DB>::new("insert into contact_tags (contact_id, tag, account_id, created_at) select c.id, ");
             qb.push_bind(tag.as_str().to_string())
                 .push(", c.account_id, ")
@@ -637,6 +667,11 @@ impl Repo {
             push_live_selection(&mut qb, account, sel);
             qb.push(" on conflict do nothing returning contact_id");
             let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            // what the tag starts, checked in the transaction that adds it: returning
+            // early rolls the tags back
+            let rows = sqlx::query_as(super::workflows::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
+            let triggers = TagTriggers::of(tag.as_str(), &super::workflows::active_workflows(rows)?);
+            super::workflows::check_tag_triggers(&triggers, tag.as_str(), ids.len() as u64, by)?;
             // the account's tag list gains the name only when a contact got the tag: a
             // selection of nothing (unknown ids, another account's) changes nothing
             if !ids.is_empty() {
@@ -648,10 +683,9 @@ impl Repo {
             }
             // queue the workflows this tag triggers, in the same transaction (W3)
             for chunk in ids.chunks(super::workflows::ENQUEUE_CHUNK) {
-                super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk)
-                    .build()
-                    .execute(&mut *tx)
-                    .await?;
+                if let Some(mut q) = super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk, &triggers, by) {
+                    q.build().execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             ids

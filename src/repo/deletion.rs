@@ -94,10 +94,6 @@ struct RunningBatch {
     state: String,
     actor_user_id: Option<i64>,
     workflow_id: Option<i64>,
-    channel: String,
-    description: String,
-    reason: Option<String>,
-    deleted_count: i64,
 }
 
 /// The columns of [`DeletionImpact`] that count rows attached to the selected contacts:
@@ -117,6 +113,13 @@ const IMPACT_COUNTS: [(&str, &str, &str, &str); 13] = [
     ("active_enrollments", "enrollments", "contact_id", " and x.status = 'active'"),
     ("open_opportunities", "opportunities", "contact_id", " and x.status = 'open'"),
 ];
+
+/// The audit event of a finished or cancelled deletion batch (R7), written from the
+/// batch's own row in the transaction that closes it; none when it deleted nothing.
+const AUDIT_BATCH: &str = "insert into audit_events
+       (account_id, at, actor_user_id, workflow_id, triggered_by_user_id, channel, action, contact_count, description, reason, batch_id)
+     select account_id, $1, actor_user_id, workflow_id, triggered_by_user_id, channel, 'delete', deleted_count, description, reason, id
+     from deletion_batches where id = $2 and deleted_count > 0";
 
 /// The contacts an impact query counts.
 enum ContactSet<'a> {
@@ -280,8 +283,8 @@ impl Repo {
             // The role check is folded into the insert: no admin, no batch.
             let id = sqlx::query_scalar(
                 "insert into deletion_batches
-                   (account_id, actor_user_id, workflow_id, channel, selection, description, reason, total, created_at)
-                 select $1, u.id, $3, $4, $5, $6, $7, $8, $9 from users u
+                   (account_id, actor_user_id, workflow_id, channel, selection, description, reason, total, created_at, triggered_by_user_id)
+                 select $1, u.id, $3, $4, $5, $6, $7, $8, $9, $10 from users u
                  where u.id = $2 and u.account_id = $1 and u.role = 'admin'
                  returning id",
             )
@@ -294,6 +297,7 @@ impl Repo {
             .bind(reason)
             .bind(total)
             .bind(now)
+            .bind(actor.triggered_by.map(|u| u.0))
             .fetch_optional(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -313,7 +317,7 @@ impl Repo {
         on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
             let b: Option<RunningBatch> = sqlx::query_as(&format!(
-                "select selection, cursor_id, state, actor_user_id, workflow_id, channel, description, reason, deleted_count
+                "select selection, cursor_id, state, actor_user_id, workflow_id
                  from deletion_batches where id = $1 and account_id = $2{}",
                 _Dialect::FOR_UPDATE
             ))
@@ -346,23 +350,7 @@ impl Repo {
                     .bind(batch.0)
                     .execute(&mut *tx)
                     .await?;
-                if b.deleted_count > 0 {
-                    sqlx::query(
-                        "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
-                         values ($1, $2, $3, $4, $5, 'delete', $6, $7, $8, $9)",
-                    )
-                    .bind(account.0)
-                    .bind(now)
-                    .bind(b.actor_user_id)
-                    .bind(b.workflow_id)
-                    .bind(&b.channel)
-                    .bind(b.deleted_count)
-                    .bind(&b.description)
-                    .bind(&b.reason)
-                    .bind(batch.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
                 tx.commit().await?;
                 return Ok(ChunkOutcome { deleted: 0, done: true });
             };
@@ -438,37 +426,22 @@ impl Repo {
         let now = millis(self.now());
         let cancelled = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
-            let b: Option<(Option<i64>, Option<i64>, String, String, Option<String>, i64)> = sqlx::query_as(
+            let cancelled = sqlx::query(
                 "update deletion_batches set state = 'cancelled', selection = null, finished_at = $1
-                 where id = $2 and account_id = $3 and state = 'running'
-                 returning actor_user_id, workflow_id, channel, description, reason, deleted_count",
+                 where id = $2 and account_id = $3 and state = 'running'",
             )
             .bind(now)
             .bind(batch.0)
             .bind(account.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((actor_user_id, workflow_id, channel, description, reason, deleted_count)) = &b {
-                if *deleted_count > 0 {
-                    sqlx::query(
-                        "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
-                         values ($1, $2, $3, $4, $5, 'delete', $6, $7, $8, $9)",
-                    )
-                    .bind(account.0)
-                    .bind(now)
-                    .bind(actor_user_id)
-                    .bind(workflow_id)
-                    .bind(channel)
-                    .bind(deleted_count)
-                    .bind(description)
-                    .bind(reason)
-                    .bind(batch.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if cancelled {
+                sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            b.is_some()
+            cancelled
         });
         Ok(cancelled)
     }

@@ -49,6 +49,10 @@ pub enum RepoError {
     /// The actor may not do this (R1, R11): not an admin of the account.
     #[error("{0}")]
     Forbidden(String),
+    /// An admin may do this only with the typed DELETE (R5), which was not given: the
+    /// message says what it would delete.
+    #[error("{0}")]
+    ConfirmationRequired(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]

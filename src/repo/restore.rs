@@ -443,3 +443,35 @@ impl Repo {
         Ok(report)
     }
 }
+
+/// One deleted contact, with who deleted it and why, for its own page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeletedContactDetail {
+    #[sqlx(flatten)]
+    pub contact: DeletedContact,
+    /// For a workflow's deletion: the user whose tag started it.
+    pub triggered_by_name: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Repo {
+    /// A deleted contact of the account (inside the window or not, until purged).
+    pub async fn deleted_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<DeletedContactDetail>> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select c.id, c.first_name, c.last_name, c.email, c.company, c.deleted_at, c.deletion_batch_id,
+                        u.name as deleted_by_name, w.name as workflow_name, t.name as triggered_by_name, b.reason
+                 from contacts c
+                 left join users u on u.id = c.deleted_by_user_id
+                 left join workflows w on w.id = c.deleted_by_workflow_id
+                 left join deletion_batches b on b.id = c.deletion_batch_id and b.account_id = c.account_id
+                 left join users t on t.id = b.triggered_by_user_id
+                 where c.account_id = $1 and c.id = $2 and c.deleted_at is not null",
+            )
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+}

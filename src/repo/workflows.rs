@@ -4,36 +4,94 @@
 
 use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::workflow::deletes;
-use crate::domain::{AccountId, Actor, BatchId, ContactId, Role, UserId, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
+use crate::domain::{
+    AccountId, Actor, ActiveWorkflow, BatchId, ContactId, Role, TagAuthority, TagTriggers, UserId, WorkflowAction, WorkflowDraft, WorkflowId,
+    WorkflowStatus,
+};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 /// Contacts per statement of [`enqueue_tag_triggers`].
 pub(crate) const ENQUEUE_CHUNK: usize = 5_000;
 
-/// Queues, at `now`, a run of every active workflow of `account` triggered by `tag` for
-/// the contacts `ids`: those the caller's transaction has just given that tag. Only
-/// those: another contact that got the same tag in the same millisecond (another
-/// request, or before the workflow was activated) is not theirs to queue.
-pub(crate) fn enqueue_tag_triggers<'a, DB>(account: AccountId, tag: &str, now: i64, ids: &[i64]) -> QueryBuilder<'a, DB>
+/// The account's active workflows, read by a tagging transaction to learn what its tag
+/// starts ([`TagTriggers`]).
+pub(crate) const ACTIVE_WORKFLOWS: &str = "select id, name, trigger_tag, actions from workflows where account_id = $1 and status = 'active'";
+
+pub(crate) fn active_workflows(rows: Vec<(i64, String, Option<String>, String)>) -> RepoResult<Vec<ActiveWorkflow>> {
+    rows.into_iter()
+        .map(|(id, name, trigger_tag, actions)| {
+            Ok(ActiveWorkflow {
+                id,
+                name,
+                trigger_tag: trigger_tag.unwrap_or_default(),
+                actions: serde_json::from_str(&actions).map_err(|e| RepoError::Internal(format!("workflow {id}: actions: {e}")))?,
+            })
+        })
+        .collect()
+}
+
+/// Refuses a tag on `contacts` contacts that would start deletions `by` did not agree
+/// to: a regular user may not (R1), an admin must type DELETE first (R5).
+pub(crate) fn check_tag_triggers(triggers: &TagTriggers, tag: &str, contacts: u64, by: TagAuthority) -> RepoResult<()> {
+    if contacts == 0 || triggers.deleting.is_empty() || by.may_start_deletions() {
+        return Ok(());
+    }
+    let what = triggers.explain(tag, contacts);
+    Err(if by.is_admin {
+        RepoError::ConfirmationRequired(format!("{what} Type DELETE to confirm."))
+    } else {
+        RepoError::Forbidden(format!("{what} Only an admin may delete contacts, so the tag was not added."))
+    })
+}
+
+/// Queues, at `now`, a run of the workflows `triggers.direct` for the contacts `ids`:
+/// those the caller's transaction has just given `tag`. Only those: another contact that
+/// got the same tag in the same millisecond (another request, or before the workflow
+/// was activated) is not theirs to queue; and only the workflows the caller checked, so
+/// one activated meanwhile does not run on a check it was not part of. Each run keeps
+/// who added the tag and whether they confirmed the deletions it starts.
+pub(crate) fn enqueue_tag_triggers<'a, DB>(
+    account: AccountId,
+    tag: &str,
+    now: i64,
+    ids: &[i64],
+    triggers: &TagTriggers,
+    by: TagAuthority,
+) -> Option<QueryBuilder<'a, DB>>
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let mut qb = QueryBuilder::new("insert into workflow_runs (account_id, workflow_id, contact_id, created_at) select w.account_id, w.id, t.contact_id, ");
+    if triggers.direct.is_empty() || ids.is_empty() {
+        return None;
+    }
+    let mut qb = QueryBuilder::new(
+        "insert into workflow_runs (account_id, workflow_id, contact_id, created_at, triggered_by_user_id, delete_confirmed) select w.account_id, w.id, t.contact_id, ",
+    );
     qb.push_bind(now)
+        .push(", ")
+        .push_bind(by.user.map(|u| u.0))
+        .push(", ")
+        .push_bind(i64::from(by.may_start_deletions()))
         .push(" from workflows w join contact_tags t on t.account_id = w.account_id and t.tag = w.trigger_tag where w.account_id = ")
         .push_bind(account.0)
         .push(" and w.status = 'active' and w.trigger_tag = ")
         .push_bind(tag.to_string())
-        .push(" and t.contact_id in (");
+        .push(" and w.id in (");
+    let mut sep = qb.separated(", ");
+    for id in &triggers.direct {
+        sep.push_bind(*id);
+    }
+    qb.push(") and t.contact_id in (");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);
     }
     qb.push(")");
-    qb
+    Some(qb)
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +174,10 @@ pub struct ClaimedRun {
     pub account_id: i64,
     pub workflow_id: i64,
     pub contact_id: i64,
+    /// Who added the tag that queued the run.
+    pub triggered_by_user_id: Option<i64>,
+    /// 1 when they were an admin who confirmed the deletions the tag starts.
+    pub delete_confirmed: i64,
 }
 
 fn forbid(msg: &str) -> RepoError {
@@ -123,6 +185,13 @@ fn forbid(msg: &str) -> RepoError {
 }
 
 impl Repo {
+    /// What adding `tag` now starts among the account's active workflows: to warn
+    /// before a tag that deletes (the tagging itself checks again in its transaction).
+    pub async fn tag_triggers(&self, account: AccountId, tag: &str) -> RepoResult<TagTriggers> {
+        let rows = on_db!(self, |pool, DB| sqlx::query_as(ACTIVE_WORKFLOWS).bind(account.0).fetch_all(pool).await?);
+        Ok(TagTriggers::of(tag, &active_workflows(rows)?))
+    }
+
     pub async fn list_workflows(&self, account: AccountId) -> RepoResult<Vec<Workflow>> {
         let rows: Vec<WorkflowRow> = on_db!(self, |pool, DB| {
             sqlx::query_as(&format!("{WORKFLOW_SELECT} where w.account_id = $1 order by w.id desc"))
@@ -317,7 +386,7 @@ impl Repo {
                  where id in (select id from workflow_runs
                               where state in ('queued', 'running') and (state = 'queued' or claim_until < $3)
                               order by id limit $4{})
-                 returning id, account_id, workflow_id, contact_id",
+                 returning id, account_id, workflow_id, contact_id, triggered_by_user_id, delete_confirmed",
                 _Dialect::SKIP_LOCKED
             ))
             .bind(worker)

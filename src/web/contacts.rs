@@ -5,8 +5,8 @@ use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagName};
-use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo};
+use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -385,12 +385,83 @@ pub async fn delete(
     Ok(see_other("/contacts"))
 }
 
-/// `POST /contacts/tags`: bulk Add tag for the selection (select-all included).
+/// The typed DELETE a tagging form may carry: absent or empty when the person has not
+/// been asked for it; anything else must read exactly DELETE (R5).
+fn tag_confirmation(f: &Fields) -> WebResult<Option<DeleteConfirmation>> {
+    Ok(f.get("confirm").filter(|c| !c.is_empty()).map(DeleteConfirmation::parse).transpose()?)
+}
+
+/// What an admin reads before a tag that starts workflows that delete: the message,
+/// and the typed DELETE that sends the same request again.
+#[derive(Template)]
+#[template(path = "_tag_confirm.html")]
+struct TagConfirmFragment {
+    message: String,
+    csrf: String,
+    hidden: Vec<(String, String)>,
+    /// Where the form posts; none when the page's script sends it (bulk Add tag).
+    action: Option<String>,
+    /// Where Cancel leads; none inside a dialog.
+    cancel: Option<String>,
+    export_query: String,
+}
+
+#[derive(Template)]
+#[template(path = "tag_confirm.html")]
+struct TagConfirmPage {
+    page: PageCtx,
+    message: String,
+    csrf: String,
+    hidden: Vec<(String, String)>,
+    action: Option<String>,
+    cancel: Option<String>,
+    export_query: String,
+}
+
+/// Tells, after a tag that started deletions, where they can be undone.
+async fn deleting_note(repo: &Repo, user: &crate::repo::UserInfo, tag: &TagName, confirmed: bool) -> WebResult<Option<String>> {
+    if !confirmed {
+        return Ok(None);
+    }
+    let t = repo.tag_triggers(user.account_id, tag.as_str()).await?;
+    Ok((!t.deleting.is_empty()).then(|| {
+        let names: Vec<String> = t.deleting.iter().map(|n| format!("“{n}”")).collect();
+        format!(" {} deleting them: they can be restored for 60 days.", if names.len() == 1 { format!("{} is", names[0]) } else { format!("{} are", names.join(", ")) })
+    }))
+}
+
+/// `POST /contacts/tags`: bulk Add tag for the selection (select-all included). A tag
+/// that starts workflows that delete needs an admin and the typed DELETE (R1, R5).
 pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
     let sel = f.selection(None)?.not_after(repo.now());
-    let tagged = repo.add_tag(user.account_id, &sel, &tag).await?;
-    let flash = Flash::success(format!("Tagged {} “{}”.", plural(tagged.len() as i64, "contact", "contacts"), tag.as_str()));
+    let confirm = tag_confirmation(&f)?;
+    let by = TagAuthority::person(user.id, user.role, confirm);
+    let tagged = match repo.add_tag(user.account_id, &sel, &tag, by).await {
+        Err(RepoError::ConfirmationRequired(message)) => {
+            let body = TagConfirmFragment {
+                message,
+                csrf: session.csrf_token()?,
+                hidden: Vec::new(),
+                action: None,
+                cancel: None,
+                export_query: f.selection_query(),
+            }
+            .render()?;
+            return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
+        }
+        other => other?,
+    };
+    let note = deleting_note(&repo, &user, &tag, by.may_start_deletions() && !tagged.is_empty()).await?;
+    let mut flash = Flash::success(format!(
+        "Tagged {} “{}”.{}",
+        plural(tagged.len() as i64, "contact", "contacts"),
+        tag.as_str(),
+        note.as_deref().unwrap_or("")
+    ));
+    if note.is_some() {
+        flash = flash.with_link("Open Restore", "/contacts/restore");
+    }
     if req.headers().contains_key("HX-Request") {
         let body = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
         return Ok(HttpResponse::Ok()
@@ -444,10 +515,9 @@ fn parse_contact_id(raw: &str) -> WebResult<ContactId> {
 /// `GET /contacts/{id}` (U7).
 pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let id = parse_contact_id(&path)?;
-    let d = repo
-        .contact_detail(user.account_id, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no such contact in this account. It may have been deleted.".into()))?;
+    let Some(d) = repo.contact_detail(user.account_id, id).await? else {
+        return deleted_contact_page(&session, &user, &repo, id).await;
+    };
     let c = d.contact.clone().map(RowView::from).ok_or_else(|| AppError::NotFound("No such contact.".into()))?;
     let week_ago = repo.now() - chrono::Duration::days(7);
     let mut recent_others: Vec<(String, String)> = Vec::new();
@@ -464,19 +534,84 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
     render(&ContactPageTpl { page, c, d, recent_others, tags, now_ms })
 }
 
-/// `POST /contacts/{id}/tags`: add a tag to one contact.
+#[derive(Template)]
+#[template(path = "contact_deleted.html")]
+struct DeletedContactPage {
+    page: PageCtx,
+    id: i64,
+    name: String,
+    email: String,
+    deleted: String,
+    deleted_iso: String,
+    by: String,
+    triggered_by: Option<String>,
+    reason: Option<String>,
+    days_left: String,
+    restorable: bool,
+    batch: Option<i64>,
+}
+
+/// A deleted contact's page, for an admin (R11): who deleted it, when and why, and
+/// Restore while its window is open. Others get the 404 of a contact that is gone.
+async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserInfo, repo: &Repo, id: ContactId) -> WebResult<HttpResponse> {
+    let gone = || AppError::NotFound("There is no such contact in this account. It may have been deleted.".into());
+    if !user.role.is_admin() {
+        return Err(gone());
+    }
+    let d = repo.deleted_contact(user.account_id, id).await?.ok_or_else(gone)?;
+    let now = repo.now();
+    let c = &d.contact;
+    let page = PageCtx::new(session, user, "contacts", format!("{} (deleted)", c.display_name()))?;
+    render(&DeletedContactPage {
+        page,
+        id: c.id,
+        name: c.display_name(),
+        email: c.email.clone().unwrap_or_default(),
+        deleted: c.deleted().format("%b %-d, %Y %H:%M UTC").to_string(),
+        deleted_iso: c.deleted().to_rfc3339_opts(SecondsFormat::Secs, true),
+        by: c.deleted_by(),
+        triggered_by: d.triggered_by_name.clone().map(|n| format!("{n}, by adding the workflow's tag")),
+        reason: d.reason.clone(),
+        days_left: c.days_left(now).to_string(),
+        restorable: crate::domain::restore_window::is_restorable(c.deleted(), now),
+        batch: c.deletion_batch_id,
+    })
+}
+
+/// `POST /contacts/{id}/tags`: add a tag to one contact; a tag that starts a workflow
+/// that deletes asks an admin for the typed DELETE first (R1, R5).
 pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let id = parse_contact_id(&path)?;
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
     if repo.get_contact(user.account_id, id).await?.is_none() {
         return Err(AppError::NotFound("There is no such contact in this account.".into()));
     }
-    let tagged = repo.add_tag(user.account_id, &Selection::ids(vec![id])?, &tag).await?;
+    let confirm = tag_confirmation(&f)?;
+    let by = TagAuthority::person(user.id, user.role, confirm);
+    let tagged = match repo.add_tag(user.account_id, &Selection::ids(vec![id])?, &tag, by).await {
+        Err(RepoError::ConfirmationRequired(message)) => {
+            let page = PageCtx::new(&session, &user, "contacts", "Confirm: this tag deletes the contact")?;
+            let body = TagConfirmPage {
+                csrf: page.csrf.clone(),
+                page,
+                message,
+                hidden: vec![("tag_name".into(), tag.as_str().to_string())],
+                action: Some(format!("/contacts/{id}/tags")),
+                cancel: Some(format!("/contacts/{id}")),
+                export_query: format!("?ids={id}"),
+            }
+            .render()?;
+            return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
+        }
+        other => other?,
+    };
+    let note = deleting_note(&repo, &user, &tag, by.may_start_deletions() && !tagged.is_empty()).await?;
     session.flash(if tagged.is_empty() {
         Flash::success(format!("The contact already had the tag “{}”.", tag.as_str()))
     } else {
-        Flash::success(format!("Tag “{}” added.", tag.as_str()))
+        Flash::success(format!("Tag “{}” added.{}", tag.as_str(), note.as_deref().unwrap_or("")))
     });
+    // the contact's page shows its deletion, and a Restore button, once the workflow ran
     Ok(see_other(&format!("/contacts/{id}")))
 }
 
@@ -518,6 +653,8 @@ struct NewContactPage {
     phone: String,
     company: String,
     tags: String,
+    /// The tags start a workflow that deletes: ask the admin for the typed DELETE.
+    confirm_needed: bool,
 }
 
 /// `GET /contacts/new`.
@@ -532,6 +669,7 @@ pub async fn new_form(session: TypedSession, CurrentUser(user): CurrentUser) -> 
         phone: String::new(),
         company: String::new(),
         tags: String::new(),
+        confirm_needed: false,
     })
 }
 
@@ -551,8 +689,18 @@ fn parse_new_contact(f: &Fields) -> Result<NewContact, AppError> {
 
 /// `POST /contacts`: create a contact; errors re-show the form with what was typed.
 pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let mut confirm_needed = false;
     let result = match parse_new_contact(&f) {
-        Ok(c) => repo.create_contact(user.account_id, &c).await.map_err(AppError::from),
+        Ok(c) => {
+            let by = TagAuthority::person(user.id, user.role, tag_confirmation(&f)?);
+            match repo.create_contact(user.account_id, &c, by).await {
+                Err(RepoError::ConfirmationRequired(m)) => {
+                    confirm_needed = true;
+                    Err(AppError::Conflict(m))
+                }
+                other => other.map_err(AppError::from),
+            }
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -572,6 +720,7 @@ pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo:
                 phone: f.get("phone").unwrap_or("").into(),
                 company: f.get("company").unwrap_or("").into(),
                 tags: f.get("tags").unwrap_or("").into(),
+                confirm_needed,
             };
             let body = tpl.render()?;
             Ok(HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST))

@@ -41,6 +41,8 @@ impl From<RepoError> for AppError {
             RepoError::NotFound(m) => AppError::NotFound(m),
             RepoError::Conflict(m) => AppError::Conflict(m),
             RepoError::Forbidden(m) => AppError::Forbidden(m),
+            // the handlers that can ask for the typed DELETE do so before this
+            RepoError::ConfirmationRequired(m) => AppError::Conflict(m),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -63,6 +63,17 @@ impl Fields {
         }
     }
 
+    /// The selection's own fields as a query string ("?ids=1&ids=2", "?select_all=true&q=…"),
+    /// for a link to the same contacts (their export).
+    pub fn selection_query(&self) -> String {
+        const KEYS: [&str; 6] = ["ids", "select_all", "q", "tag", "as_of", "exclude"];
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.0.iter().filter(|(k, _)| KEYS.contains(&k.as_str())) {
+            q.append_pair(k, v);
+        }
+        format!("?{}", q.finish())
+    }
+
     pub fn ids(&self) -> Result<Vec<ContactId>, InvalidInput> {
         let ids = Selection::parse_ids(self.all("ids").filter(|v| !v.is_empty()))?;
         if ids.is_empty() {

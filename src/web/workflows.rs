@@ -6,7 +6,7 @@ use super::form::{query_fields, Fields};
 use super::page::{render, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
+use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
 use crate::jobs::workflow_runner;
 use crate::repo::{from_millis, Cursor, PageRequest, Repo, Workflow};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -322,16 +322,22 @@ pub async fn test_preview(
 pub async fn test_run(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
     let cid = ContactId::parse(f.get("contact_id").unwrap_or(""))?;
+    let mut confirm = None;
     if wf.deletes() {
         if !user.role.is_admin() {
             return Err(AppError::Forbidden("This workflow deletes contacts: only an admin may test it.".into()));
         }
-        DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
+        confirm = Some(DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?);
+    } else if let Some(c) = f.get("confirm").filter(|c| !c.is_empty()) {
+        // its tags start other workflows that delete
+        confirm = Some(DeleteConfirmation::parse(c)?);
     }
     if repo.get_contact(user.account_id, cid).await?.is_none() {
         return Err(AppError::NotFound("There is no such contact in this account.".into()));
     }
-    let done = workflow_runner::execute(&repo, user.account_id, &wf, &[cid], Actor::workflow(wf.id, user.id)).await?;
+    let tagger = TagAuthority::person(user.id, user.role, confirm);
+    let actor = Actor::workflow(wf.id, user.id, Some(user.id));
+    let done = workflow_runner::execute(&repo, user.account_id, &wf, &[cid], actor, tagger).await?;
     let outcome = format!("Test run: {}", done.summary);
     repo.record_test_run(user.account_id, wf.id, cid, &outcome, done.batch).await?;
     let mut flash = Flash::success(format!("{outcome}."));

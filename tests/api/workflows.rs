@@ -656,8 +656,8 @@ both_backends!(async fn a_run_queued_before_a_restart_completes_after_it(db: Tes
     // transaction), and Bobby's run was claimed by a server that died with it
     f.advance(Duration::minutes(1));
     let tag = TagName::parse(TAG).unwrap();
-    f.repo.add_tag(f.acc.id, &Selection::ids(vec![ann.contact]).unwrap(), &tag).await.expect("tag Annabel");
-    f.repo.add_tag(f.acc.id, &Selection::ids(vec![bob]).unwrap(), &tag).await.expect("tag Bobby");
+    f.repo.add_tag(f.acc.id, &Selection::ids(vec![ann.contact]).unwrap(), &tag, f.acc.admin_confirmed()).await.expect("tag Annabel");
+    f.repo.add_tag(f.acc.id, &Selection::ids(vec![bob]).unwrap(), &tag, f.acc.admin_confirmed()).await.expect("tag Bobby");
     f.raw
         .exec(
             "update workflow_runs set state = 'running', claimed_by = 'crashed-server', claim_until = $1 where contact_id = $2",

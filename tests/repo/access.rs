@@ -92,7 +92,7 @@ both_backends!(async fn tenant_ids_of_another_account_change_nothing_there(db: T
 
     // tagging
     let tag = TagName::parse("Hijacked").unwrap();
-    assert!(f.repo.add_tag(f.acc.id, &sel(&[b_live]), &tag).await.unwrap().is_empty());
+    assert!(f.repo.add_tag(f.acc.id, &sel(&[b_live]), &tag, f.acc.admin_confirmed()).await.unwrap().is_empty());
     assert!(!f.repo.remove_tag(f.acc.id, b_live, &TagName::parse("Partner").unwrap()).await.unwrap());
     let tags = f.raw.count("contact_tags", "contact_id = $1", args![b_live]).await;
     assert_eq!(tags, 1);

@@ -256,7 +256,7 @@ both_backends!(async fn r7_workflow_and_cli_deletions_name_their_channel(db: Tes
 
     let w = f
         .repo
-        .delete_contacts(f.acc.id, Actor::workflow(WorkflowId(wf), f.acc.admin), &sel(&[by_workflow]), None, confirm())
+        .delete_contacts(f.acc.id, Actor::workflow(WorkflowId(wf), f.acc.admin, None), &sel(&[by_workflow]), None, confirm())
         .await
         .unwrap();
     let c = f

@@ -79,7 +79,7 @@ crate::sqlite_only!(async fn r10_no_personal_data_is_left_in_the_sqlite_files_af
     let phone = format!("+1 555 {}", &token[..8]);
     let mut c = contacts_admin::domain::NewContact::parse(&name, "Private", &email, &phone, "Secret Corp").unwrap();
     c.tags = vec![contacts_admin::domain::TagName::parse("Patient").unwrap()];
-    let id = f.repo.create_contact(f.acc.id, &c).await.unwrap();
+    let id = f.repo.create_contact(f.acc.id, &c, f.acc.admin_confirmed()).await.unwrap();
     let assoc = crate::support::add_associated(&f.raw, &f.acc, id, f.now()).await;
     f.raw.exec("update notes set body = $1 where id = $2", &[V::S(note.clone()), V::I(assoc.note)]).await;
     f.raw

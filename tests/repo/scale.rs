@@ -114,7 +114,7 @@ both_backends!(async fn counters_stay_exact_through_create_tag_delete_restore_er
     check("creating contacts").await;
 
     let newsletter = TagName::parse("Newsletter").unwrap();
-    f.repo.add_tag(f.acc.id, &sel(&[full[0], full[1], bare[0]]), &newsletter).await.unwrap();
+    f.repo.add_tag(f.acc.id, &sel(&[full[0], full[1], bare[0]]), &newsletter, f.acc.admin_confirmed()).await.unwrap();
     assert!(f.repo.remove_tag(f.acc.id, full[2], &TagName::parse("Lead").unwrap()).await.unwrap());
     check("tagging").await;
 
@@ -169,7 +169,7 @@ both_backends!(async fn counters_stay_exact_through_create_tag_delete_restore_er
 async fn person(repo: &Repo, acc: &TestAccount, first: &str, last: &str, email: &str, phone: &str, company: &str, tags: &[&str]) -> ContactId {
     let mut c = NewContact::parse(first, last, email, phone, company).unwrap();
     c.tags = tags.iter().map(|t| TagName::parse(t).unwrap()).collect();
-    repo.create_contact(acc.id, &c).await.unwrap()
+    repo.create_contact(acc.id, &c, acc.admin_confirmed()).await.unwrap()
 }
 
 /// The ids a search lists (first page of 200) and the count it shows.

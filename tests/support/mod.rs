@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use contacts_admin::clock::ManualClock;
-use contacts_admin::domain::{AccountId, ContactId, Email, NewContact, Role, TagName, UserId};
+use contacts_admin::domain::{AccountId, ContactId, DeleteConfirmation, Email, NewContact, Role, TagAuthority, TagName, UserId};
 use contacts_admin::repo::{Backend, Repo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
@@ -394,6 +394,19 @@ pub struct TestAccount {
     pub user_email: String,
 }
 
+impl TestAccount {
+    /// The account's admin tagging with the typed DELETE given: tags may start
+    /// workflows that delete.
+    pub fn admin_confirmed(&self) -> TagAuthority {
+        TagAuthority::person(self.admin, Role::Admin, DeleteConfirmation::parse("DELETE").ok())
+    }
+
+    /// The account's regular user tagging.
+    pub fn user_tagging(&self) -> TagAuthority {
+        TagAuthority::person(self.user, Role::User, None)
+    }
+}
+
 /// Everything one test needs: the database, a repository on a manual clock, a raw pool
 /// and an account.
 pub struct Fixture {
@@ -461,7 +474,8 @@ pub async fn create_account(repo: &Repo, name: &str) -> TestAccount {
 pub async fn create_contact(repo: &Repo, account: AccountId, first: &str, email: Option<&str>, tags: &[&str]) -> ContactId {
     let mut c = NewContact::parse(first, "Tester", email.unwrap_or(""), "+1 555 0100", "Testing Ltd").expect("valid contact");
     c.tags = tags.iter().map(|t| TagName::parse(t).unwrap()).collect();
-    repo.create_contact(account, &c).await.expect("create the contact")
+    // test set-up: tags may start any workflow, as if an admin confirmed
+    repo.create_contact(account, &c, TagAuthority::chained(None, true)).await.expect("create the contact")
 }
 
 /// The ids of the associated rows [`add_associated`] created for one contact.
