@@ -18,10 +18,28 @@ struct LoginPage {
     next: String,
 }
 
-/// Only local paths are followed after login, never another site.
-fn safe_next(next: Option<&str>) -> String {
+/// Longest `next` followed after sign-in; a longer one is not a page of this site.
+const MAX_NEXT_LEN: usize = 2048;
+
+/// Only a plain path of this site is followed after sign-in, never another site.
+///
+/// Browsers strip tabs and newlines from a `Location` and read `\` as `/`, so a
+/// `next` of `/%09/evil.example` (a tab between the slashes) or `/\evil.example`
+/// becomes `//evil.example`, a link to another host. Rather than guess how each
+/// browser cleans a URL, only printable ASCII without spaces or backslashes is
+/// accepted, starting with exactly one `/`. That also keeps CR/LF out of the header
+/// (which would otherwise fail to build, a 500).
+pub fn is_safe_next(n: &str) -> bool {
+    n.len() <= MAX_NEXT_LEN
+        && n.starts_with('/')
+        && !n.starts_with("//")
+        && n.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+}
+
+/// Where to go after sign-in: `next` when it is a safe local path, else the contacts.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if is_safe_next(n) => n.to_string(),
         _ => "/contacts".to_string(),
     }
 }
@@ -104,8 +122,45 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(super::safe_next(Some("/contacts?q=a")), "/contacts?q=a");
-        assert_eq!(super::safe_next(Some("//evil.example")), "/contacts");
-        assert_eq!(super::safe_next(Some("https://evil.example")), "/contacts");
+        assert_eq!(super::safe_next(Some("/contacts/42")), "/contacts/42");
+        assert_eq!(super::safe_next(Some("/audit?action=delete&page=2")), "/audit?action=delete&page=2");
+        assert_eq!(super::safe_next(Some("/contacts/%2F%2Fevil.example")), "/contacts/%2F%2Fevil.example");
         assert_eq!(super::safe_next(None), "/contacts");
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        let refused = [
+            "",
+            "contacts",
+            "//evil.example",
+            "///evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/contacts\\..\\x",
+            // browsers drop tabs and newlines: these read as //evil.example
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            "/\r\n/evil.example",
+            // CR/LF would split the header; other controls and spaces are no path
+            "/contacts\r\nSet-Cookie: x=1",
+            "/contacts\0",
+            "/contacts\u{7f}",
+            "/contacts\u{85}",
+            "/ /evil.example",
+            "/contacts page",
+            "/\u{a0}/evil.example",
+            "/\u{3000}/evil.example",
+            "/contacts/é",
+        ];
+        for n in refused {
+            assert_eq!(super::safe_next(Some(n)), "/contacts", "{n:?} must fall back to the contacts");
+        }
+        let long = format!("/contacts?q={}", "a".repeat(super::MAX_NEXT_LEN));
+        assert_eq!(super::safe_next(Some(&long)), "/contacts");
     }
 }

@@ -103,7 +103,9 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
         _ => 2,
     });
     if app_error == Some(1) && is_get && !htmx {
-        let target = if path.starts_with("/contacts") || path.starts_with("/audit") || path.starts_with("/workflows") || path.starts_with("/bulk-actions") {
+        let section = path.starts_with("/contacts") || path.starts_with("/audit") || path.starts_with("/workflows") || path.starts_with("/bulk-actions");
+        // the login page checks `next` again; a path it would refuse is not offered
+        let target = if section && super::auth::is_safe_next(&path) {
             format!("/login?next={}", urlencode(&path))
         } else {
             "/login".to_string()

@@ -24,6 +24,7 @@ mod headers;
 mod load;
 mod routes;
 mod session;
+mod signin;
 
 use app::{Resp, TestApp};
 use contacts_admin::config::Settings;
