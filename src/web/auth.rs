@@ -1,11 +1,13 @@
 //! Login and logout (argon2 hashes; the session is renewed at login).
 
-use super::error::WebResult;
+use super::error::{AppError, WebResult};
 use super::form::Fields;
 use super::page::{render, see_other};
 use super::session::TypedSession;
-use crate::repo::Repo;
 use super::throttle::LoginThrottle;
+use crate::password::PasswordChecks;
+use crate::repo::Repo;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -17,6 +19,9 @@ struct LoginPage {
     error: Option<String>,
     next: String,
 }
+
+/// Seconds a client is asked to wait when every password check is taken.
+const BUSY_RETRY_SECS: u64 = 5;
 
 /// Longest `next` followed after sign-in; a longer one is not a page of this site.
 const MAX_NEXT_LEN: usize = 2048;
@@ -52,11 +57,31 @@ pub async fn login_form(session: TypedSession, query: web::Query<Vec<(String, St
     render(&LoginPage { csrf: session.csrf_token()?, email: String::new(), error: None, next })
 }
 
+/// The login page again with a message, as a `status` response; a refusal that
+/// passes with time says when to come back (`Retry-After`, seconds).
+fn login_page_with(
+    session: &TypedSession,
+    status: StatusCode,
+    email: String,
+    next: String,
+    error: String,
+    retry_after: Option<u64>,
+) -> WebResult<HttpResponse> {
+    let page = LoginPage { csrf: session.csrf_token()?, email, error: Some(error), next };
+    let body = page.render().map_err(AppError::from)?;
+    let mut res = HttpResponse::build(status);
+    if let Some(secs) = retry_after {
+        res.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+    }
+    Ok(res.content_type("text/html; charset=utf-8").body(body))
+}
+
 pub async fn login(
     req: HttpRequest,
     session: TypedSession,
     repo: web::Data<Repo>,
     throttle: web::Data<LoginThrottle>,
+    checks: web::Data<PasswordChecks>,
     form: Fields,
 ) -> WebResult<HttpResponse> {
     let email = form.get("email").unwrap_or("").trim().to_string();
@@ -65,33 +90,20 @@ pub async fn login(
     let addr = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     if let Some(wait) = throttle.blocked_for(&email, &addr) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
-        let page = LoginPage {
-            csrf: session.csrf_token()?,
-            email,
-            error: Some(format!("Too many failed sign-ins. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" })),
-            next,
-        };
-        let body = page.render().map_err(super::error::AppError::from)?;
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header(("Retry-After", wait.as_secs().max(1).to_string()))
-            .content_type("text/html; charset=utf-8")
-            .body(body));
+        let message = format!("Too many failed sign-ins. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+        return login_page_with(&session, StatusCode::TOO_MANY_REQUESTS, email, next, message, Some(wait.as_secs()));
     }
     // No stored email holds control characters (and PostgreSQL refuses a NUL byte).
     let plausible = !email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control);
     let user = if plausible { repo.login_user(&email).await? } else { None };
-    // Verify against a decoy hash for unknown emails: same time, same message. Hashing
-    // takes tens of milliseconds of CPU: off the request threads.
+    // Unknown emails are checked against a decoy hash: same time, same message.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = web::block(move || match stored {
-        Some(hash) => crate::password::verify(&hash, &password),
-        None => {
-            crate::password::verify(crate::password::decoy_hash(), &password);
-            false
+    let ok = match checks.verify(stored, password).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            return login_page_with(&session, StatusCode::SERVICE_UNAVAILABLE, email, next, busy.to_string(), Some(BUSY_RETRY_SECS));
         }
-    })
-    .await
-    .map_err(|e| super::error::AppError::Internal(format!("password check: {e}")))?;
+    };
     match (ok, user) {
         (true, Some(u)) => {
             throttle.record_success(&email, &addr);
@@ -100,14 +112,8 @@ pub async fn login(
         }
         _ => {
             throttle.record_failure(&email, &addr);
-            let page = LoginPage {
-                csrf: session.csrf_token()?,
-                email,
-                error: Some("That email and password do not match an account.".into()),
-                next,
-            };
-            let body = page.render().map_err(super::error::AppError::from)?;
-            Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(body))
+            let message = "That email and password do not match an account.".to_string();
+            login_page_with(&session, StatusCode::UNAUTHORIZED, email, next, message, None)
         }
     }
 }

@@ -16,6 +16,8 @@ use futures_util::StreamExt;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Largest CSV import accepted.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// Largest sign-in form accepted (an email, a password, the token and `next`).
+pub const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
 fn is_htmx(req: &ServiceRequest) -> bool {
     req.headers().contains_key("HX-Request")
@@ -50,7 +52,14 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let limit = if content_type.starts_with("multipart/") { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    let limit = if content_type.starts_with("multipart/") {
+        MAX_UPLOAD_BYTES
+    } else if req.path() == "/login" {
+        // two short fields: a burst of large sign-in bodies must not fill the memory
+        MAX_LOGIN_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
         if len > limit {
             return Ok(reject(req, AppError::PayloadTooLarge));

@@ -111,6 +111,8 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
     let data = web::Data::new(repo);
     let bulk = web::Data::new(settings.bulk);
     let throttle = web::Data::new(throttle::LoginThrottle::default());
+    // one set of permits for the whole server, shared by its worker threads
+    let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
     let secure = settings.secure_cookies;
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -130,6 +132,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .app_data(data.clone())
             .app_data(bulk.clone())
             .app_data(throttle.clone())
+            .app_data(password_checks.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)

@@ -22,6 +22,7 @@ mod faults;
 mod fuzz;
 mod headers;
 mod load;
+mod login_memory;
 mod routes;
 mod session;
 mod signin;
