@@ -3,8 +3,9 @@
 use super::error::{AppError, WebResult};
 use super::form::Fields;
 use super::page::{render, see_other};
+use super::proxy::TrustedProxies;
 use super::session::TypedSession;
-use super::throttle::LoginThrottle;
+use super::throttle::{LoginThrottle, Refusal};
 use crate::password::PasswordChecks;
 use crate::repo::Repo;
 use actix_web::http::{header, StatusCode};
@@ -82,36 +83,60 @@ pub async fn login(
     repo: web::Data<Repo>,
     throttle: web::Data<LoginThrottle>,
     checks: web::Data<PasswordChecks>,
+    proxies: web::Data<TrustedProxies>,
     form: Fields,
 ) -> WebResult<HttpResponse> {
     let email = form.get("email").unwrap_or("").trim().to_string();
     let password = form.get("password").unwrap_or("").to_string();
     let next = safe_next(form.get("next"));
-    let addr = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    if let Some(wait) = throttle.blocked_for(&email, &addr) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        let message = format!("Too many failed sign-ins. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
-        return login_page_with(&session, StatusCode::TOO_MANY_REQUESTS, email, next, message, Some(wait.as_secs()));
-    }
+    let addr = proxies.client_addr(&req);
+    // The slot is taken before anything is checked: simultaneous attempts for one
+    // email and address cannot all slip past the limit.
+    let attempt = match throttle.begin(&email, &addr) {
+        Ok(a) => a,
+        Err(refusal) => {
+            let wait = refusal.retry_after();
+            let message = match refusal {
+                Refusal::LockedOut(_) => {
+                    let minutes = wait.as_secs().div_ceil(60).max(1);
+                    format!("Too many failed sign-ins. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" })
+                }
+                Refusal::InFlight => "Too many sign-ins for this email at once. Try again in a moment.".to_string(),
+            };
+            return login_page_with(&session, StatusCode::TOO_MANY_REQUESTS, email, next, message, Some(wait.as_secs()));
+        }
+    };
     // No stored email holds control characters (and PostgreSQL refuses a NUL byte).
     let plausible = !email.is_empty() && email.len() <= 254 && !email.chars().any(char::is_control);
-    let user = if plausible { repo.login_user(&email).await? } else { None };
+    let user = if plausible {
+        match repo.login_user(&email).await {
+            Ok(u) => u,
+            Err(e) => {
+                // the database failed, not the password: no try is used up
+                attempt.not_checked();
+                return Err(e.into());
+            }
+        }
+    } else {
+        None
+    };
     // Unknown emails are checked against a decoy hash: same time, same message.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let ok = match checks.verify(stored, password).await {
         Ok(ok) => ok,
         Err(busy) => {
+            attempt.not_checked();
             return login_page_with(&session, StatusCode::SERVICE_UNAVAILABLE, email, next, busy.to_string(), Some(BUSY_RETRY_SECS));
         }
     };
     match (ok, user) {
         (true, Some(u)) => {
-            throttle.record_success(&email, &addr);
+            attempt.succeeded();
             session.log_in(&repo, u.id).await?;
             Ok(see_other(&next))
         }
         _ => {
-            throttle.record_failure(&email, &addr);
+            attempt.failed();
             let message = "That email and password do not match an account.".to_string();
             login_page_with(&session, StatusCode::UNAUTHORIZED, email, next, message, None)
         }

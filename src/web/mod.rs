@@ -13,6 +13,7 @@ pub mod health;
 pub mod import;
 pub mod middleware;
 pub mod page;
+pub mod proxy;
 pub mod restore;
 pub mod session;
 pub mod static_files;
@@ -113,6 +114,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
     let throttle = web::Data::new(throttle::LoginThrottle::default());
     // one set of permits for the whole server, shared by its worker threads
     let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
+    let proxies = web::Data::new(proxy::TrustedProxies::new(settings.trusted_proxies.iter().copied()));
     let secure = settings.secure_cookies;
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -133,6 +135,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .app_data(bulk.clone())
             .app_data(throttle.clone())
             .app_data(password_checks.clone())
+            .app_data(proxies.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)
