@@ -116,6 +116,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
     let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
     let proxies = web::Data::new(proxy::TrustedProxies::new(settings.trusted_proxies.iter().copied()));
     let secure = settings.secure_cookies;
+    let hsts = web::Data::new(middleware::Hsts(secure));
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name("contacts_admin_session".into())
@@ -136,6 +137,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .app_data(throttle.clone())
             .app_data(password_checks.clone())
             .app_data(proxies.clone())
+            .app_data(hsts.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)
