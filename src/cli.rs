@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when served over https).
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false)]
     pub secure_cookies: bool,
+    /// Reverse proxy (IP address) whose X-Forwarded-For names the client; several
+    /// separated by commas or given again. Without it, X-Forwarded-For is ignored.
+    #[arg(long = "trusted-proxy", env = "TRUSTED_PROXY", value_name = "ADDR", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds between purges of expired contacts inside the server; 0 disables.
     #[arg(long, env = "PURGE_INTERVAL_SECS", default_value_t = 3600)]
     pub purge_interval_secs: u64,
@@ -99,12 +103,19 @@ impl Default for ServeArgs {
             bind: "127.0.0.1:8080".into(),
             session_key: None,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             purge_interval_secs: 3600,
             demo: false,
             bulk_threshold: 2000,
             bulk_chunk: None,
         }
     }
+}
+
+/// One address of `--trusted-proxy` (the list is split at commas first).
+fn parse_proxy(s: &str) -> Result<std::net::IpAddr, String> {
+    let s = s.trim();
+    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
 }
 
 pub const DEMO_ACCOUNT: &str = "Demo Realty";
@@ -221,6 +232,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind.clone(),
         session_key: args.session_key.clone(),
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxies.clone(),
         purge_interval_secs: args.purge_interval_secs,
         bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
         clock: clock_from_env(),
@@ -242,4 +254,30 @@ fn init_tracing() {
     // colours for a terminal only: a log file gets plain text
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let mut argv = vec!["contacts-admin", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Serve(a)) => Ok(a),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_separated_by_commas() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(serve_args(&["--trusted-proxy", "10.0.0.1, ::1"]).unwrap().trusted_proxies, vec![ip("10.0.0.1"), ip("::1")]);
+        assert_eq!(
+            serve_args(&["--trusted-proxy", "10.0.0.1", "--trusted-proxy", "10.0.0.2"]).unwrap().trusted_proxies,
+            vec![ip("10.0.0.1"), ip("10.0.0.2")]
+        );
+        assert!(serve_args(&["--trusted-proxy", "10.0.0.0/8"]).is_err());
+        assert!(serve_args(&["--trusted-proxy", "proxy.internal"]).is_err());
+    }
 }

@@ -15,6 +15,9 @@ pub struct Settings {
     pub session_key: Option<String>,
     /// Mark the session cookie `Secure` (serve behind https).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling
+    /// keys on the client's address); empty, the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds between purges inside the server (R9); 0 turns the in-server purge off.
     pub purge_interval_secs: u64,
     /// When deletions become background jobs, and their chunk size (L1).
@@ -29,6 +32,7 @@ impl std::fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("session_key", &self.session_key.as_ref().map(|_| "<hidden>"))
             .field("secure_cookies", &self.secure_cookies)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("bulk", &self.bulk)
             .finish()

@@ -62,7 +62,7 @@ async fn save_upload(mut payload: Multipart) -> WebResult<tempfile::NamedTempFil
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
         if field.name() != Some("file") {
-            // drain other fields (the CSRF token travels in the query string)
+            // drain other fields (the CSRF token, checked by the middleware)
             while let Some(chunk) = field.next().await {
                 chunk.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
             }

@@ -16,15 +16,27 @@ use futures_util::StreamExt;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Largest CSV import accepted.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// Largest sign-in form accepted (an email, a password, the token and `next`).
+pub const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
 fn is_htmx(req: &ServiceRequest) -> bool {
     req.headers().contains_key("HX-Request")
 }
 
+/// Whether responses carry `Strict-Transport-Security`: on when the server is told it
+/// is reached over https (`--secure-cookies`); over plain http the header would be
+/// ignored by browsers, and a development server must not pin `localhost` to https.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hsts(pub bool);
+
+fn hsts_on(req: &ServiceRequest) -> bool {
+    req.app_data::<actix_web::web::Data<Hsts>>().is_some_and(|h| h.0)
+}
+
 fn reject(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
     let mut res = if is_htmx(&req) { htmx_error_response(&err) } else { err.error_response() };
     // The CSRF guard sits outside `headers`: its refusals need the headers too.
-    security_headers(res.headers_mut());
+    security_headers(res.headers_mut(), hsts_on(&req));
     req.into_response(res)
 }
 
@@ -37,8 +49,53 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// How far into a multipart body the `csrf_token` part must be complete.
+const MULTIPART_TOKEN_WITHIN: usize = 16 * 1024;
+
+/// What the start of a multipart body says about its token.
+enum FirstPart {
+    Token(String),
+    /// The first part is something else (or the body is not multipart): no token.
+    Absent,
+    /// The first part is not complete in the bytes read so far.
+    NeedMore,
+}
+
+/// Reads the first part of a multipart body from the bytes received so far. Browsers
+/// send the parts in the order of the form, and the upload forms put `csrf_token`
+/// first, so the token is known before any of the file has to be read.
+async fn first_part(headers: &header::HeaderMap, head: Bytes) -> FirstPart {
+    let stream = futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(head) });
+    let mut parts = actix_multipart::Multipart::new(headers, stream);
+    let mut field = match parts.next().await {
+        Some(Ok(f)) => f,
+        Some(Err(actix_multipart::MultipartError::Incomplete)) => return FirstPart::NeedMore,
+        Some(Err(_)) | None => return FirstPart::Absent,
+    };
+    if field.name() != Some("csrf_token") {
+        return FirstPart::Absent;
+    }
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        match chunk {
+            Ok(c) if value.len() + c.len() <= 1024 => value.extend_from_slice(&c),
+            Ok(_) => return FirstPart::Absent,
+            Err(actix_multipart::MultipartError::Incomplete) => return FirstPart::NeedMore,
+            Err(_) => return FirstPart::Absent,
+        }
+    }
+    match String::from_utf8(value) {
+        Ok(v) => FirstPart::Token(v.trim().to_string()),
+        Err(_) => FirstPart::Absent,
+    }
+}
+
+type BodyStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
+
 /// CSRF (SPEC §4): every POST carries the session's token, in the `X-CSRF-Token` header
-/// (htmx), in a `csrf_token` form field, or for file uploads in the query string.
+/// (htmx), in a `csrf_token` form field, or for file uploads as the first part of the
+/// multipart body. Never in the query string: a URL ends up in logs, history and
+/// `Referer` headers.
 pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
@@ -50,7 +107,14 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let limit = if content_type.starts_with("multipart/") { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    let limit = if content_type.starts_with("multipart/") {
+        MAX_UPLOAD_BYTES
+    } else if req.path() == "/login" {
+        // two short fields: a burst of large sign-in bodies must not fill the memory
+        MAX_LOGIN_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
         if len > limit {
             return Ok(reject(req, AppError::PayloadTooLarge));
@@ -73,12 +137,31 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
         }
         let body: Bytes = body.freeze();
         provided = form_field(&body, "csrf_token");
-        type BodyStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>>;
         let stream: BodyStream = Box::pin(futures_util::stream::once(async move { Ok(body) }));
         req.set_payload(actix_web::dev::Payload::from(stream));
-    }
-    if provided.is_none() {
-        provided = req.uri().query().and_then(|q| form_field(q.as_bytes(), "csrf_token"));
+    } else if provided.is_none() && content_type.starts_with("multipart/form-data") {
+        // Read just enough of the upload for its first part, then hand the handler
+        // those bytes followed by the rest of the body, still unread.
+        let mut payload = req.take_payload();
+        let mut head = BytesMut::new();
+        loop {
+            match first_part(req.headers(), Bytes::copy_from_slice(&head)).await {
+                FirstPart::Token(t) => {
+                    provided = Some(t);
+                    break;
+                }
+                FirstPart::Absent => break,
+                FirstPart::NeedMore if head.len() >= MULTIPART_TOKEN_WITHIN => break,
+                FirstPart::NeedMore => match payload.next().await {
+                    Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                    Some(Err(_)) => return Ok(reject(req, AppError::BadRequest("The upload could not be read.".into()))),
+                    None => break,
+                },
+            }
+        }
+        let head = head.freeze();
+        let stream: BodyStream = Box::pin(futures_util::stream::once(async move { Ok(head) }).chain(payload));
+        req.set_payload(actix_web::dev::Payload::from(stream));
     }
     match (expected, provided) {
         (Some(e), Some(p)) if same_token(&e, &p) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
@@ -95,6 +178,7 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
 /// sign-in redirect for anonymous page loads, an alert fragment for htmx requests.
 pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
     let htmx = is_htmx(&req);
+    let hsts = hsts_on(&req);
     let is_get = req.method() == Method::GET;
     let path = req.path().to_string();
     let mut res = next.call(req).await?.map_into_boxed_body();
@@ -103,7 +187,9 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
         _ => 2,
     });
     if app_error == Some(1) && is_get && !htmx {
-        let target = if path.starts_with("/contacts") || path.starts_with("/audit") || path.starts_with("/workflows") || path.starts_with("/bulk-actions") {
+        let section = path.starts_with("/contacts") || path.starts_with("/audit") || path.starts_with("/workflows") || path.starts_with("/bulk-actions");
+        // the login page checks `next` again; a path it would refuse is not offered
+        let target = if section && super::auth::is_safe_next(&path) {
             format!("/login?next={}", urlencode(&path))
         } else {
             "/login".to_string()
@@ -116,11 +202,14 @@ pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>
             res = res.into_response(r);
         }
     }
-    security_headers(res.headers_mut());
+    security_headers(res.headers_mut(), hsts);
     Ok(res)
 }
 
-fn security_headers(h: &mut header::HeaderMap) {
+fn security_headers(h: &mut header::HeaderMap, hsts: bool) {
+    if hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(

@@ -13,6 +13,7 @@ pub mod health;
 pub mod import;
 pub mod middleware;
 pub mod page;
+pub mod proxy;
 pub mod restore;
 pub mod session;
 pub mod static_files;
@@ -111,7 +112,11 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
     let data = web::Data::new(repo);
     let bulk = web::Data::new(settings.bulk);
     let throttle = web::Data::new(throttle::LoginThrottle::default());
+    // one set of permits for the whole server, shared by its worker threads
+    let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
+    let proxies = web::Data::new(proxy::TrustedProxies::new(settings.trusted_proxies.iter().copied()));
     let secure = settings.secure_cookies;
+    let hsts = web::Data::new(middleware::Hsts(secure));
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name("contacts_admin_session".into())
@@ -130,6 +135,9 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .app_data(data.clone())
             .app_data(bulk.clone())
             .app_data(throttle.clone())
+            .app_data(password_checks.clone())
+            .app_data(proxies.clone())
+            .app_data(hsts.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
             .configure(routes)

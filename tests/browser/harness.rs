@@ -56,6 +56,7 @@ impl TestApp {
             bind: "127.0.0.1:0".into(),
             session_key: Some("browser-tests-session-key-".repeat(4)),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             purge_interval_secs: 0,
             bulk: Default::default(),
             clock: Arc::new(SystemClock),

@@ -18,6 +18,7 @@ mod harness;
 
 mod access;
 mod deletion;
+mod import;
 mod keyboard;
 mod restore;
 mod selection;

@@ -22,8 +22,10 @@ mod faults;
 mod fuzz;
 mod headers;
 mod load;
+mod login_memory;
 mod routes;
 mod session;
+mod signin;
 
 use app::{Resp, TestApp};
 use contacts_admin::config::Settings;
@@ -114,6 +116,7 @@ pub async fn spawn_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestAp
         bind: "127.0.0.1:0".into(),
         session_key: Some(app::SESSION_KEY.into()),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
         bulk: Default::default(),
         clock: Arc::new(f.clock.clone()),

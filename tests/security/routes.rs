@@ -31,15 +31,15 @@ pub struct Req {
     pub method: &'static str,
     pub path: String,
     pub fields: Vec<(String, String)>,
-    /// `POST /contacts/import`: a multipart upload of this CSV; the token travels in
-    /// the query string.
+    /// `POST /contacts/import`: a multipart upload of this CSV; the token travels as
+    /// the first part of the body, as the import form sends it.
     pub upload: Option<Vec<u8>>,
 }
 
 /// How a request carries the CSRF token.
 #[derive(Debug, Clone)]
 pub enum Tok {
-    /// The client's own session token (form field, or query string for uploads).
+    /// The client's own session token (form field, or first part of an upload).
     Session,
     /// The session token in the `X-CSRF-Token` header.
     Header,
@@ -147,8 +147,13 @@ fn encode(fields: &[(String, String)]) -> String {
     s.finish()
 }
 
-pub fn multipart(csv: &[u8], boundary: &str) -> Vec<u8> {
+/// A multipart upload of `csv`, with the `csrf_token` part first when `token` is given
+/// (the order of the import form).
+pub fn multipart_with_token(token: Option<&str>, csv: &[u8], boundary: &str) -> Vec<u8> {
     let mut body = Vec::new();
+    if let Some(t) = token {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{t}\r\n").as_bytes());
+    }
     body.extend_from_slice(
         format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\nContent-Type: text/csv\r\n\r\n")
             .as_bytes(),
@@ -180,15 +185,12 @@ pub async fn send(c: &mut Client, req: &Req, tok: Tok) -> Resp {
         c.http.get(url).send().await
     } else if let Some(csv) = &req.upload {
         let boundary = "----securityTestBoundary7MA4YWxk";
-        let mut url = c.url(&req.path);
-        if let (Some(t), false) = (&token, in_header) {
-            url.push_str(&format!("?csrf_token={t}"));
-        }
+        let in_body = if in_header { None } else { token.as_deref() };
         let mut r = c
             .http
-            .post(url)
+            .post(c.url(&req.path))
             .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(multipart(csv, boundary));
+            .body(multipart_with_token(in_body, csv, boundary));
         if let (Some(t), true) = (&token, in_header) {
             r = r.header("X-CSRF-Token", t);
         }

@@ -37,6 +37,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         bind: "127.0.0.1:0".into(),
         session_key: Some(SESSION_KEY.into()),
         secure_cookies: false,
+        trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
         bulk: Default::default(),
         clock: Arc::new(f.clock.clone()),
