@@ -18,6 +18,7 @@ mod contacts;
 mod delete;
 mod export;
 mod restore;
+mod restore_jobs;
 mod tags;
 mod workflows;
 
