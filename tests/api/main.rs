@@ -15,6 +15,7 @@ mod app;
 
 mod auth;
 mod contacts;
+mod csv_round_trip;
 mod delete;
 mod export;
 mod restore;
