@@ -265,3 +265,27 @@ both_backends!(async fn two_restores_of_one_batch_at_once_restore_each_contact_o
     assert_eq!(live_among(&f.raw, &ids).await, 40);
     assert_eq!(audited_restores(&f).await, 80);
 });
+
+both_backends!(async fn a_cancelled_restore_job_stops_after_its_chunk_and_its_audit_counts_what_came_back(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let ids = contacts(&f, 12).await;
+    let deletion = delete_ids(&f, &ids).await;
+    f.advance(Duration::hours(1));
+    let job = queue(&f, deletion.batch, 12).await;
+    f.repo.claim_bulk_job("worker-1", 10_000).await.unwrap().expect("the queued job");
+    let first = f.repo.restore_job_chunk(job, "worker-1", 10_000, 5).await.unwrap().expect("a chunk");
+    assert_eq!(first.restored, 5);
+
+    assert!(f.repo.cancel_bulk_job(f.acc.id, job).await.unwrap());
+
+    assert!(f.repo.restore_job_chunk(job, "worker-1", 10_000, 5).await.unwrap().is_none(), "a cancelled job restores no more");
+    assert_eq!(job_row(&f.raw, job).await.0, "cancelled");
+    assert_eq!(live_among(&f.raw, &ids).await, 5);
+    assert_eq!(audited_restores(&f).await, 5);
+    // the deletion it was restoring is left as it was, and the rest can still be restored
+    let batch = f.repo.batch_info(f.acc.id, deletion.batch).await.unwrap().unwrap();
+    assert_eq!((batch.state.as_str(), batch.restorable), ("done", 7));
+    let rest = f.repo.restore_batch(f.acc.id, Actor::ui(f.acc.admin), deletion.batch).await.unwrap();
+    assert_eq!(rest.restored, 7);
+    assert_eq!(audited_restores(&f).await, 12);
+});
