@@ -3,7 +3,7 @@
 //! job's lease makes one server at a time work on it, and a crashed server's lease
 //! simply runs out so that another (or the restarted one) takes over.
 
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoResult};
+use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::{AccountId, BatchId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -147,49 +147,51 @@ impl Repo {
     /// `user` is an admin of the account (R11). `total` is how many contacts it should
     /// bring back, for its progress bar.
     pub async fn queue_restore_job(&self, account: AccountId, batch: BatchId, user: UserId, total: i64) -> RepoResult<QueuedRestore> {
-        let now = millis(self.now());
-        let id: Option<i64> = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
-            let admin: i64 = sqlx::query_scalar("select count(*) from users where id = $1 and account_id = $2 and role = 'admin'")
-                .bind(user.0)
+        // A job found running may finish before it is read back: then ask again, a few times.
+        for _ in 0..3 {
+            let now = millis(self.now());
+            let id: Option<i64> = on_db!(self, |pool, DB| {
+                let mut tx = pool.begin_write().await?;
+                let admin: i64 = sqlx::query_scalar("select count(*) from users where id = $1 and account_id = $2 and role = 'admin'")
+                    .bind(user.0)
+                    .bind(account.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admin == 0 {
+                    return Err(RepoError::Forbidden("Only an admin of this account may restore contacts.".into()));
+                }
+                let id = sqlx::query_scalar(
+                    "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
+                     values ($1, 'restore', $2, 'queued', $3, $4, $5, $5) on conflict do nothing returning id",
+                )
                 .bind(account.0)
-                .fetch_one(&mut *tx)
+                .bind(batch.0)
+                .bind(user.0)
+                .bind(total)
+                .bind(now)
+                .fetch_optional(&mut *tx)
                 .await?;
-            if admin == 0 {
-                return Err(super::RepoError::Forbidden("Only an admin of this account may restore contacts.".into()));
+                tx.commit().await?;
+                id
+            });
+            if let Some(id) = id {
+                self.signal_work();
+                return Ok(QueuedRestore::Queued(JobId(id)));
             }
-            let id = sqlx::query_scalar(
-                "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
-                 values ($1, 'restore', $2, 'queued', $3, $4, $5, $5) on conflict do nothing returning id",
-            )
-            .bind(account.0)
-            .bind(batch.0)
-            .bind(user.0)
-            .bind(total)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            id
-        });
-        if let Some(id) = id {
-            self.signal_work();
-            return Ok(QueuedRestore::Queued(JobId(id)));
+            let running: Option<i64> = on_db!(self, |pool, DB| {
+                sqlx::query_scalar(
+                    "select id from bulk_jobs where account_id = $1 and batch_id = $2 and kind = 'restore' and state in ('queued', 'running')",
+                )
+                .bind(account.0)
+                .bind(batch.0)
+                .fetch_optional(pool)
+                .await?
+            });
+            if let Some(id) = running {
+                return Ok(QueuedRestore::AlreadyRunning(JobId(id)));
+            }
         }
-        let running: Option<i64> = on_db!(self, |pool, DB| {
-            sqlx::query_scalar(
-                "select id from bulk_jobs where account_id = $1 and batch_id = $2 and kind = 'restore' and state in ('queued', 'running')",
-            )
-            .bind(account.0)
-            .bind(batch.0)
-            .fetch_optional(pool)
-            .await?
-        });
-        match running {
-            Some(id) => Ok(QueuedRestore::AlreadyRunning(JobId(id))),
-            // it finished between the two statements: ask again
-            None => Box::pin(self.queue_restore_job(account, batch, user, total)).await,
-        }
+        Err(RepoError::Conflict("This deletion's restore was changing state; please try again.".into()))
     }
 
     /// Gives every running deletion that no job drives (one a server was running in a

@@ -281,7 +281,10 @@ impl Repo {
         }
         let seen: std::collections::HashSet<i64> =
             report.conflicts.iter().map(|c| c.contact_id).chain(report.expired.iter().map(|c| c.0)).collect();
-        let live_now = self.live_among(account, ids).await?;
+        let mut live_now = std::collections::HashSet::new();
+        for part in sorted.chunks(MAX_CHUNK as usize) {
+            live_now.extend(self.live_among(account, part).await?);
+        }
         report.not_found = ids.iter().filter(|id| !seen.contains(&id.0) && !live_now.contains(&id.0)).copied().collect();
         Ok(report)
     }
