@@ -108,6 +108,10 @@ pub struct RestoreStep {
     pub done: bool,
 }
 
+/// What a restore job's chunk reads of its job row: cursor, audit event, state, lease
+/// owner, conflicts kept so far, and whether its creator is still an admin.
+type JobChunkRow = (i64, Option<i64>, String, Option<String>, Option<String>, i64);
+
 /// Who a restore's audit event names and what it says (R7).
 struct RestoreAudit<'a> {
     actor: Actor,
@@ -382,7 +386,7 @@ impl Repo {
                 ChunkFrom::Job { job, worker, .. } => {
                     // The job row, locked: a second worker that took over waits here, then
                     // starts from the cursor this chunk leaves.
-                    let row: Option<(i64, Option<i64>, String, Option<String>, Option<String>, i64)> = sqlx::query_as(&format!(
+                    let row: Option<JobChunkRow> = sqlx::query_as(&format!(
                         "select j.cursor_id, j.audit_event_id, j.state, j.lease_owner, j.conflicts,
                                 (select count(*) from users u where u.id = j.created_by_user_id and u.account_id = j.account_id and u.role = 'admin')
                          from bulk_jobs j where j.id = $1{}",

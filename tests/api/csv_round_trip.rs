@@ -10,7 +10,13 @@ use contacts_admin::domain::{AccountId, NewContact, TagName};
 /// (first name, last name, email, phone, company, tags)
 type Fields = (String, String, Option<String>, Option<String>, Option<String>, Vec<String>);
 
-const CONTACTS: [(&str, &str, &str, &str, &str, &[&str]); 6] = [
+/// (first name, last name, email, phone, company, tags) as the contact is created.
+type Spec = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str]);
+
+/// A contact row: (id, first name, last name, email, phone, company).
+type Row = (i64, String, String, Option<String>, Option<String>, Option<String>);
+
+const CONTACTS: [Spec; 6] = [
     ("-Ana", "Ñúñez", "ana@example.test", "+1 555 0100", "=HYPERLINK(\"x\")", &["VIP", "Überkunde"]),
     ("Zoë", "O'Brien", "zoe@example.test", "+44 (0)20 7946 0958", "@SUM(A1)", &["+plus"]),
     ("'Tis", "'=quoted", "tis@example.test", "-", "Müller & Söhne, \"GmbH\"", &[]),
@@ -21,7 +27,7 @@ const CONTACTS: [(&str, &str, &str, &str, &str, &[&str]); 6] = [
 
 /// Every contact of the account with its fields and sorted tags, by email then name.
 async fn contacts_of(raw: &Raw, account: AccountId) -> Vec<Fields> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>, Option<String>)> = raw
+    let rows: Vec<Row> = raw
         .all(
             "select id, first_name, last_name, email, phone, company from contacts
              where account_id = $1 and deleted_at is null order by email, first_name",
