@@ -1,4 +1,5 @@
-//! L1, L2: the worker that runs large deletions in the background, chunk by chunk.
+//! L1, L2: the worker that runs large deletions, and restores of them (R12), in the
+//! background, chunk by chunk.
 //! Each chunk is one transaction applying all of R2 to its contacts (in the
 //! repository); the job's lease is renewed after every chunk, so a killed server's job
 //! is picked up again once its lease runs out, and resumes at the batch's cursor.
@@ -10,7 +11,7 @@
 //! million contacts go in about a hundred transactions), never longer.
 
 use crate::domain::{AccountId, BatchId};
-use crate::repo::{JobId, Repo, RepoResult};
+use crate::repo::{Backend, ClaimedJob, JobId, Repo, RepoError, RepoResult};
 use std::time::Duration;
 
 /// How long a claim on a job lasts without renewal.
@@ -133,6 +134,66 @@ async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch:
     }
 }
 
+/// SQLite, between two chunks of a restore job: long enough for every writer waiting on
+/// the write lock to get it. A waiting writer sleeps in SQLite's busy handler and tries
+/// again at most 100 ms later; a job that took the lock again at once after each commit
+/// would keep it from them until their busy timeout ran out ("database is locked").
+/// PostgreSQL locks rows, not the database: nobody waits on the job between chunks.
+const SQLITE_GAP: Duration = Duration::from_millis(110);
+
+/// Runs one claimed restore job (R12) until it is done, cancelled or taken over: one
+/// transaction per chunk, sized like a deletion's, each moving the job's cursor, counts
+/// and audit event with the contacts it restores.
+async fn drive_restore(repo: &Repo, worker: &str, job: JobId, mut sizer: ChunkSizer) -> RepoResult<()> {
+    loop {
+        let asked = sizer.size();
+        let started = std::time::Instant::now();
+        let step = match repo.restore_job_chunk(job, worker, LEASE_MS, asked).await {
+            Ok(Some(step)) => step,
+            // cancelled, or another worker took over after a stall: stop here
+            Ok(None) => return Ok(()),
+            Err(RepoError::Forbidden(why)) => {
+                repo.finish_bulk_job(job, "failed", Some(&why)).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        sizer.record(asked, step.scanned, started.elapsed());
+        if step.done {
+            repo.finish_bulk_job(job, "done", None).await?;
+            tracing::info!(job = job.0, "restore job done");
+            return Ok(());
+        }
+        match repo.backend() {
+            Backend::Sqlite => tokio::time::sleep(SQLITE_GAP).await,
+            Backend::Postgres => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// Runs a claimed job of either kind to its end.
+async fn run_claimed(repo: &Repo, worker: &str, job: &ClaimedJob, settings: BulkSettings) -> RepoResult<()> {
+    let (id, account, batch) = (JobId(job.id), AccountId(job.account_id), BatchId(job.batch_id));
+    tracing::info!(job = id.0, batch = batch.0, kind = %job.kind, "bulk job started");
+    match job.kind.as_str() {
+        "restore" => drive_restore(repo, worker, id, ChunkSizer::new(settings.chunk)).await,
+        _ => drive(repo, worker, id, account, batch, ChunkSizer::new(settings.chunk)).await,
+    }
+}
+
+/// Runs every job that is queued (or whose lease ran out) to its end, one after the
+/// other in this task, and returns how many it ran; for the command line and tests, where
+/// no server's worker runs them.
+pub async fn run_queued(repo: &Repo, settings: BulkSettings) -> RepoResult<u64> {
+    let worker = format!("{}-{}", std::process::id(), crate::web::session::random_token().get(..8).unwrap_or("w"));
+    let mut ran = 0;
+    while let Some(job) = repo.claim_bulk_job(&worker, LEASE_MS).await? {
+        run_claimed(repo, &worker, &job, settings).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
 pub async fn run_forever(repo: Repo, settings: BulkSettings) {
     let worker = format!("{}-{}", std::process::id(), crate::web::session::random_token().get(..8).unwrap_or("w"));
     match repo.adopt_orphan_deletions().await {
@@ -143,11 +204,9 @@ pub async fn run_forever(repo: Repo, settings: BulkSettings) {
     loop {
         match repo.claim_bulk_job(&worker, LEASE_MS).await {
             Ok(Some(job)) => {
-                let (id, account, batch) = (JobId(job.id), AccountId(job.account_id), BatchId(job.batch_id));
-                tracing::info!(job = id.0, batch = batch.0, "bulk job started");
-                if let Err(e) = drive(&repo, &worker, id, account, batch, ChunkSizer::new(settings.chunk)).await {
+                if let Err(e) = run_claimed(&repo, &worker, &job, settings).await {
                     // the lease runs out and the job is retried from its cursor
-                    tracing::error!(job = id.0, error = %e, "bulk job interrupted; it will resume");
+                    tracing::error!(job = job.id, error = %e, "bulk job interrupted; it will resume");
                     tokio::time::sleep(POLL).await;
                 }
             }

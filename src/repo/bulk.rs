@@ -3,7 +3,7 @@
 //! job's lease makes one server at a time work on it, and a crashed server's lease
 //! simply runs out so that another (or the restarted one) takes over.
 
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoResult};
+use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::{AccountId, BatchId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -32,9 +32,19 @@ pub struct BulkJob {
     pub updated_at: DateTime<Utc>,
     /// Contacts of the batch still deleted and inside the restore window.
     pub restorable: i64,
+    /// A restore job: contacts it restored, refused for their email (R13), found past
+    /// the window (R8), and the first refusals as (contact, live contact holding the email).
+    pub restored: i64,
+    pub conflict_count: i64,
+    pub expired_count: i64,
+    pub conflicts: Vec<(i64, i64)>,
 }
 
 impl BulkJob {
+    pub fn is_restore(&self) -> bool {
+        self.kind == "restore"
+    }
+
     pub fn is_active(&self) -> bool {
         self.state == "queued" || self.state == "running"
     }
@@ -70,23 +80,40 @@ struct JobRow {
     started_at: Option<i64>,
     updated_at: i64,
     restorable: i64,
+    restored: i64,
+    conflict_count: i64,
+    expired_count: i64,
+    conflicts: Option<String>,
 }
 
+/// A deletion job's progress is its batch's; a restore job keeps its own.
 const JOB_SELECT: &str = "select j.id, j.kind, j.batch_id, j.state, u.name as created_by, b.description,
-        coalesce(b.total, j.total) as total, coalesce(b.deleted_count, j.done) as done, j.error,
+        coalesce(case when j.kind = 'delete' then b.total end, j.total) as total,
+        coalesce(case when j.kind = 'delete' then b.deleted_count end, j.done) as done, j.error,
         j.created_at, j.started_at, j.updated_at,
-        (select count(*) from contacts c where c.deletion_batch_id = j.batch_id and c.deleted_at > $2) as restorable
+        (select count(*) from contacts c where c.deletion_batch_id = j.batch_id and c.deleted_at > $2) as restorable,
+        j.restored, j.conflict_count, j.expired_count, j.conflicts
      from bulk_jobs j
      left join deletion_batches b on b.id = j.batch_id
      left join users u on u.id = j.created_by_user_id
      where j.account_id = $1";
 
 /// A job a worker has claimed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ClaimedJob {
     pub id: i64,
     pub account_id: i64,
     pub batch_id: i64,
+    /// `delete` or `restore`.
+    pub kind: String,
+}
+
+/// What asking for a restore job gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuedRestore {
+    Queued(JobId),
+    /// A restore of that deletion was already queued or running: this one.
+    AlreadyRunning(JobId),
 }
 
 impl Repo {
@@ -114,6 +141,59 @@ impl Repo {
         Ok(JobId(id))
     }
 
+    /// Queues a background restore of what deletion `batch` removed (R12), unless one is
+    /// queued or running already (one at a time per deletion: the partial unique index
+    /// `bulk_jobs_one_restore` decides between two requests at once). Refused unless
+    /// `user` is an admin of the account (R11). `total` is how many contacts it should
+    /// bring back, for its progress bar.
+    pub async fn queue_restore_job(&self, account: AccountId, batch: BatchId, user: UserId, total: i64) -> RepoResult<QueuedRestore> {
+        // A job found running may finish before it is read back: then ask again, a few times.
+        for _ in 0..3 {
+            let now = millis(self.now());
+            let id: Option<i64> = on_db!(self, |pool, DB| {
+                let mut tx = pool.begin_write().await?;
+                let admin: i64 = sqlx::query_scalar("select count(*) from users where id = $1 and account_id = $2 and role = 'admin'")
+                    .bind(user.0)
+                    .bind(account.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admin == 0 {
+                    return Err(RepoError::Forbidden("Only an admin of this account may restore contacts.".into()));
+                }
+                let id = sqlx::query_scalar(
+                    "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
+                     values ($1, 'restore', $2, 'queued', $3, $4, $5, $5) on conflict do nothing returning id",
+                )
+                .bind(account.0)
+                .bind(batch.0)
+                .bind(user.0)
+                .bind(total)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                id
+            });
+            if let Some(id) = id {
+                self.signal_work();
+                return Ok(QueuedRestore::Queued(JobId(id)));
+            }
+            let running: Option<i64> = on_db!(self, |pool, DB| {
+                sqlx::query_scalar(
+                    "select id from bulk_jobs where account_id = $1 and batch_id = $2 and kind = 'restore' and state in ('queued', 'running')",
+                )
+                .bind(account.0)
+                .bind(batch.0)
+                .fetch_optional(pool)
+                .await?
+            });
+            if let Some(id) = running {
+                return Ok(QueuedRestore::AlreadyRunning(JobId(id)));
+            }
+        }
+        Err(RepoError::Conflict("This deletion's restore was changing state; please try again.".into()))
+    }
+
     /// Gives every running deletion that no job drives (one a server was running in a
     /// request when it stopped) a job, so that it completes (L2).
     pub async fn adopt_orphan_deletions(&self) -> RepoResult<u64> {
@@ -122,7 +202,7 @@ impl Repo {
             sqlx::query(
                 "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
                  select b.account_id, 'delete', b.id, 'queued', b.actor_user_id, b.total, $1, $1 from deletion_batches b
-                 where b.state = 'running' and not exists (select 1 from bulk_jobs j where j.batch_id = b.id)",
+                 where b.state = 'running' and not exists (select 1 from bulk_jobs j where j.batch_id = b.id and j.kind = 'delete')",
             )
             .bind(now)
             .execute(pool)
@@ -142,7 +222,7 @@ impl Repo {
                         started_at = coalesce(started_at, $3)
                  where id in (select id from bulk_jobs where state in ('queued', 'running')
                               and (lease_until is null or lease_until < $3) order by id limit 1{})
-                 returning id, account_id, batch_id",
+                 returning id, account_id, batch_id, kind",
                 _Dialect::SKIP_LOCKED
             ))
             .bind(worker)
@@ -189,11 +269,14 @@ impl Repo {
     /// Cancels a job of the account: what is deleted stays deleted and restorable.
     pub async fn cancel_bulk_job(&self, account: AccountId, job: JobId) -> RepoResult<bool> {
         let now = millis(self.now());
+        // only a deletion's batch stops with its job; a restore job's batch is the
+        // deletion it brings back, finished long ago
         let batch: Option<Option<i64>> = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
             let batch: Option<Option<i64>> = sqlx::query_scalar(
                 "update bulk_jobs set state = 'cancelled', lease_owner = null, lease_until = null, updated_at = $1
-                 where id = $2 and account_id = $3 and state in ('queued', 'running') returning batch_id",
+                 where id = $2 and account_id = $3 and state in ('queued', 'running')
+                 returning case when kind = 'delete' then batch_id end",
             )
             .bind(now)
             .bind(job.0)
@@ -255,5 +338,9 @@ fn job_of(r: JobRow) -> BulkJob {
         started_at: r.started_at.map(from_millis),
         updated_at: from_millis(r.updated_at),
         restorable: r.restorable,
+        restored: r.restored,
+        conflict_count: r.conflict_count,
+        expired_count: r.expired_count,
+        conflicts: r.conflicts.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
     }
 }

@@ -29,12 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use accounts::{LoginUser, UserInfo};
-pub use bulk::{BulkJob, ClaimedJob, JobId};
+pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
 pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
-pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport};
+pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
 
 /// Errors of the repository. `Invalid` and `NotFound` carry messages fit for a user;
 /// `Database` is logged and shown as a plain server error.
@@ -62,6 +62,31 @@ pub enum RepoError {
 }
 
 pub type RepoResult<T> = Result<T, RepoError>;
+
+impl RepoError {
+    /// The database could not take this work now, though nothing is wrong with it:
+    /// SQLite's write lock stayed held by another writer past the busy timeout, no pooled
+    /// connection came free in time, PostgreSQL gave up waiting for a lock, or kept
+    /// aborting the transaction as a deadlock victim. Worth trying again shortly; the
+    /// web layer answers 503 with `Retry-After`, never 500.
+    pub fn is_busy(&self) -> bool {
+        let RepoError::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(db) => {
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any of their extended forms
+                    db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+                } else {
+                    // lock_not_available, too_many_connections, query_canceled (a
+                    // statement or lock timeout), and the transient aborts of `is_transient`
+                    matches!(db.code().as_deref(), Some("55P03" | "53300" | "57014" | "40P01" | "40001"))
+                }
+            }
+            _ => false,
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
@@ -208,7 +233,17 @@ pub(crate) fn is_transient(e: &RepoError) -> bool {
 }
 
 /// Runs a whole transaction again when the database aborted it as a deadlock victim.
-pub(crate) async fn retry_transient<T, F, Fut>(mut attempt: F) -> RepoResult<T>
+pub(crate) async fn retry_transient<T, F, Fut>(attempt: F) -> RepoResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = RepoResult<T>>,
+{
+    retry_if(is_transient, attempt).await
+}
+
+/// Runs a whole transaction again, a few times, while it fails with an error `again`
+/// says is worth another try.
+pub(crate) async fn retry_if<T, F, Fut>(again: impl Fn(&RepoError) -> bool, mut attempt: F) -> RepoResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = RepoResult<T>>,
@@ -216,7 +251,7 @@ where
     let mut tries = 0u64;
     loop {
         match attempt().await {
-            Err(e) if is_transient(&e) && tries < 5 => {
+            Err(e) if again(&e) && tries < 5 => {
                 tries += 1;
                 tracing::warn!(error = %e, tries, "transaction aborted by the database; running it again");
                 tokio::time::sleep(Duration::from_millis(10 * tries)).await;

@@ -2,16 +2,27 @@
 //! 60-day window (R8, R12) with email conflicts reported per contact (R13), erase now
 //! (R14) and purge (R9, R10).
 
+use super::bulk::JobId;
 use super::contacts::{display_name, push_id_list};
+use super::deletion::DEFAULT_CHUNK;
 use super::{from_millis, like_pattern, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::restore_window::{cutoff as restore_cutoff, DaysLeft};
-use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, UserId};
+use crate::domain::{AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::BTreeMap;
 
-/// Contacts restored or purged per transaction.
+/// Contacts erased or purged per transaction.
 const CHUNK: i64 = 1000;
+
+/// The most contacts one restore transaction takes, whatever size is asked: the chunk's
+/// ids and emails are bound one by one, and both backends cap a statement's parameters
+/// (SQLite at 32,766).
+const MAX_CHUNK: i64 = 10_000;
+
+/// Conflicts a restore job keeps by id for the Bulk actions page (R13); it counts the
+/// rest.
+const JOB_CONFLICTS_KEPT: usize = 100;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeletedContact {
@@ -70,6 +81,59 @@ pub struct RestoreReport {
     /// Ids that are not deleted contacts of this account (live, unknown, another
     /// account's, or already purged).
     pub not_found: Vec<ContactId>,
+}
+
+impl RestoreReport {
+    fn add(&mut self, step: RestoreStep) {
+        self.restored += step.restored;
+        self.conflicts.extend(step.conflicts);
+        self.expired.extend(step.expired);
+    }
+}
+
+/// What one chunk of a restore did, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreStep {
+    /// Deleted contacts of the restore the chunk went through: restored, refused for
+    /// their email (R13) or past the window (R8).
+    pub scanned: u64,
+    pub restored: u64,
+    pub conflicts: Vec<RestoreConflict>,
+    pub expired: Vec<ContactId>,
+    /// The highest contact id the chunk went through; the next chunk starts after it.
+    pub cursor: i64,
+    /// The restore's audit event, once a chunk has restored anything.
+    pub audit_event: Option<i64>,
+    /// Nothing of the restore is left after `cursor`.
+    pub done: bool,
+}
+
+/// What a restore job's chunk reads of its job row: cursor, audit event, state, lease
+/// owner, conflicts kept so far, and whether its creator is still an admin.
+type JobChunkRow = (i64, Option<i64>, String, Option<String>, Option<String>, i64);
+
+/// Who a restore's audit event names and what it says (R7).
+struct RestoreAudit<'a> {
+    actor: Actor,
+    description: &'a str,
+    batch: Option<BatchId>,
+}
+
+/// Where a chunk takes up the restore: from the caller (a restore inside a request), or
+/// from the row of a background job, which the chunk moves on in its own transaction.
+enum ChunkFrom<'a> {
+    Inline { cursor: i64, audit_event: Option<i64> },
+    Job { job: JobId, worker: &'a str, lease_ms: i64 },
+}
+
+fn batch_description(batch: BatchId) -> String {
+    format!("deletion #{batch}")
+}
+
+/// PostgreSQL refused a restored contact's email because a transaction that committed
+/// meanwhile gave it to a live contact (`contacts_live_email`).
+fn is_live_email_race(e: &RepoError) -> bool {
+    matches!(e, RepoError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505"))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,164 +247,290 @@ impl Repo {
         Ok(n > 0)
     }
 
-    /// Restores the listed deleted contacts (R8, R13).
+    /// Restores the listed deleted contacts (R8, R13), in chunks of `DEFAULT_CHUNK`.
     pub async fn restore_contacts(&self, account: AccountId, actor: Actor, ids: &[ContactId]) -> RepoResult<RestoreReport> {
-        if ids.is_empty() {
-            return Err(RepoError::Invalid(crate::domain::InvalidInput::new("Select at least one contact to restore.")));
-        }
-        let mut report = RestoreReport::default();
-        for chunk in ids.chunks(CHUNK as usize) {
-            let part = self.restore_where(account, actor, &RestoreTarget::Ids(chunk)).await?;
-            report.restored += part.restored;
-            report.conflicts.extend(part.conflicts);
-            report.expired.extend(part.expired);
-            report.not_found.extend(part.not_found);
-        }
-        self.audit_restore(account, actor, report.restored, &format!("{} selected contacts", ids.len()), None).await?;
-        Ok(report)
+        self.restore_contacts_in_chunks(account, actor, ids, DEFAULT_CHUNK).await
     }
 
-    /// Restores everything one deletion removed that is still inside the window (R12).
-    pub async fn restore_batch(&self, account: AccountId, actor: Actor, batch: BatchId) -> RepoResult<RestoreReport> {
-        if self.batch_info(account, batch).await?.is_none() {
-            return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
-        }
-        let report = self.restore_where(account, actor, &RestoreTarget::Batch(batch)).await?;
-        self.audit_restore(account, actor, report.restored, &format!("deletion #{batch}"), Some(batch)).await?;
-        Ok(report)
-    }
-
-    async fn audit_restore(
+    /// Restores the listed deleted contacts, `chunk` per transaction. The audit event is
+    /// written by the first chunk that restores anything, in that chunk's transaction,
+    /// and every later chunk adds its count to it in its own: whenever a chunk fails,
+    /// the audit log holds exactly what the chunks before it put back (R7).
+    pub async fn restore_contacts_in_chunks(
         &self,
         account: AccountId,
         actor: Actor,
-        count: u64,
-        description: &str,
-        batch: Option<BatchId>,
-    ) -> RepoResult<()> {
-        if count > 0 {
-            self.record_audit(account, actor, super::AuditAction::Restore, count as i64, description, None, batch).await?;
+        ids: &[ContactId],
+        chunk: i64,
+    ) -> RepoResult<RestoreReport> {
+        if ids.is_empty() {
+            return Err(RepoError::Invalid(crate::domain::InvalidInput::new("Select at least one contact to restore.")));
         }
-        Ok(())
-    }
-
-    async fn restore_where(&self, account: AccountId, actor: Actor, target: &RestoreTarget<'_>) -> RepoResult<RestoreReport> {
         if !self.is_admin(account, actor.user).await? {
             return Err(require_admin_msg());
         }
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let description = format!("{} selected contacts", ids.len());
+        let audit = RestoreAudit { actor, description: &description, batch: None };
+        let mut report = RestoreReport::default();
+        let mut audit_event = None;
+        for part in sorted.chunks(chunk.clamp(1, MAX_CHUNK) as usize) {
+            let target = RestoreTarget::Ids(part);
+            let from = ChunkFrom::Inline { cursor: 0, audit_event };
+            let step = self.restore_chunk(account, &target, &audit, &from, part.len() as i64).await?.unwrap_or_default();
+            audit_event = step.audit_event.or(audit_event);
+            report.add(step);
+        }
+        let seen: std::collections::HashSet<i64> =
+            report.conflicts.iter().map(|c| c.contact_id).chain(report.expired.iter().map(|c| c.0)).collect();
+        let mut live_now = std::collections::HashSet::new();
+        for part in sorted.chunks(MAX_CHUNK as usize) {
+            live_now.extend(self.live_among(account, part).await?);
+        }
+        report.not_found = ids.iter().filter(|id| !seen.contains(&id.0) && !live_now.contains(&id.0)).copied().collect();
+        Ok(report)
+    }
+
+    /// Restores everything one deletion removed that is still inside the window (R12),
+    /// in chunks of `DEFAULT_CHUNK` inside the caller's request.
+    pub async fn restore_batch(&self, account: AccountId, actor: Actor, batch: BatchId) -> RepoResult<RestoreReport> {
+        self.restore_batch_in_chunks(account, actor, batch, DEFAULT_CHUNK).await
+    }
+
+    /// [`Repo::restore_batch`], `chunk` contacts per transaction, audited as
+    /// [`Repo::restore_contacts_in_chunks`] is. Two restores of the same batch at once
+    /// each put back what the other has not: a contact is restored once.
+    pub async fn restore_batch_in_chunks(&self, account: AccountId, actor: Actor, batch: BatchId, chunk: i64) -> RepoResult<RestoreReport> {
+        if self.batch_info(account, batch).await?.is_none() {
+            return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
+        }
+        if !self.is_admin(account, actor.user).await? {
+            return Err(require_admin_msg());
+        }
+        let description = batch_description(batch);
+        let audit = RestoreAudit { actor, description: &description, batch: Some(batch) };
+        let target = RestoreTarget::Batch(batch);
+        let mut report = RestoreReport::default();
+        let (mut cursor, mut audit_event) = (0i64, None);
+        loop {
+            let from = ChunkFrom::Inline { cursor, audit_event };
+            let step = self.restore_chunk(account, &target, &audit, &from, chunk.clamp(1, MAX_CHUNK)).await?.unwrap_or_default();
+            cursor = step.cursor;
+            audit_event = step.audit_event.or(audit_event);
+            let done = step.done;
+            report.add(step);
+            if done {
+                return Ok(report);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The next chunk of a claimed restore job, `limit` contacts at most, in one
+    /// transaction that also moves the job's cursor, adds to its counts and its audit
+    /// event, and extends `worker`'s lease by `lease_ms`. `None` when the job is no longer
+    /// this worker's to run (cancelled, finished, or taken over after a stall).
+    pub async fn restore_job_chunk(&self, job: JobId, worker: &str, lease_ms: i64, limit: i64) -> RepoResult<Option<RestoreStep>> {
+        let row: Option<(i64, Option<i64>, Option<i64>)> = on_db!(self, |pool, DB| {
+            sqlx::query_as("select account_id, batch_id, created_by_user_id from bulk_jobs where id = $1 and kind = 'restore'")
+                .bind(job.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((account, Some(batch), user)) = row else {
+            return Err(RepoError::NotFound(format!("There is no restore job {job}.")));
+        };
+        let batch = BatchId(batch);
+        let description = batch_description(batch);
+        let audit = RestoreAudit { actor: Actor { user: user.map(UserId), channel: Channel::Ui }, description: &description, batch: Some(batch) };
+        let from = ChunkFrom::Job { job, worker, lease_ms };
+        self.restore_chunk(AccountId(account), &RestoreTarget::Batch(batch), &audit, &from, limit.clamp(1, MAX_CHUNK)).await
+    }
+
+    /// One chunk, run again when PostgreSQL aborted it as a deadlock victim or when a
+    /// contact it restored took an email that a concurrent transaction had just given to
+    /// a live contact (the unique index refuses it at commit time of the other): the
+    /// next attempt sees that contact and reports the conflict (R13).
+    async fn restore_chunk(
+        &self,
+        account: AccountId,
+        target: &RestoreTarget<'_>,
+        audit: &RestoreAudit<'_>,
+        from: &ChunkFrom<'_>,
+        limit: i64,
+    ) -> RepoResult<Option<RestoreStep>> {
+        super::retry_if(
+            |e| super::is_transient(e) || is_live_email_race(e),
+            || self.restore_chunk_once(account, target, audit, from, limit),
+        )
+        .await
+    }
+
+    async fn restore_chunk_once(
+        &self,
+        account: AccountId,
+        target: &RestoreTarget<'_>,
+        audit: &RestoreAudit<'_>,
+        from: &ChunkFrom<'_>,
+        limit: i64,
+    ) -> RepoResult<Option<RestoreStep>> {
         let now = self.now();
         let cutoff = millis(restore_cutoff(now));
         let now = millis(now);
-        let mut report = RestoreReport::default();
         on_db!(self, |pool, DB| {
-            // Restore in id ranges so a batch of a million never holds the writer long.
-            let mut cursor = 0i64;
-            loop {
-                let mut tx = pool.begin_write().await?;
-                let mut qb = QueryBuilder::<DB>::new("select max(id) from (select c.id from contacts c where c.account_id = ");
-                qb.push_bind(account.0).push(" and c.deleted_at is not null");
-                target.push(&mut qb, "c");
-                qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(CHUNK).push(") t");
-                let upper: Option<i64> = qb.build_query_scalar().fetch_one(&mut *tx).await?;
-                let Some(upper) = upper else { break };
-
-                // Everyone in range, within the window, whose email no live contact has
-                // and no other deleted contact of this restore shares (R13). Those that
-                // share an email among themselves are restored one by one below.
-                let range = |qb: &mut QueryBuilder<'_, DB>| {
-                    qb.push(" c.account_id = ").push_bind(account.0).push(" and c.deleted_at is not null and c.deleted_at > ").push_bind(cutoff);
-                    target.push(qb, "c");
-                    qb.push(" and c.id > ").push_bind(cursor).push(" and c.id <= ").push_bind(upper);
-                };
-                // First the ids (a chunk of at most CHUNK), then an update by primary key:
-                // one plan that stays cheap whatever the table statistics say.
-                let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where ");
-                range(&mut qb);
-                qb.push(
-                    " and (c.email is null or (not exists (select 1 from contacts l where l.account_id = c.account_id
-                       and l.email = c.email and l.deleted_at is null)
-                     and not exists (select 1 from contacts d where d.account_id = c.account_id and d.email = c.email
-                       and d.id <> c.id and d.deleted_at is not null and d.deleted_at > ",
-                )
-                .push_bind(cutoff);
-                target.push(&mut qb, "d");
-                qb.push(" and d.id > ").push_bind(cursor).push(" and d.id <= ").push_bind(upper).push(")))");
-                let clear: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                if !clear.is_empty() {
-                    let mut qb = QueryBuilder::<DB>::new(
-                        "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
-                         deletion_batch_id = null, updated_at = ",
-                    );
-                    // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks
-                    // only these conditions after a concurrent restore or purge of the row
-                    qb.push_bind(now).push(" where deleted_at is not null and deleted_at > ").push_bind(cutoff).push(" and id in (");
-                    let mut sep = qb.separated(", ");
-                    for id in &clear {
-                        sep.push_bind(*id);
-                    }
-                    qb.push(")");
-                    report.restored += qb.build().execute(&mut *tx).await?.rows_affected();
-                }
-
-                // Whatever in range is still deleted and inside the window collides on
-                // email: report it against the live contact that holds the email, or
-                // restore the first of several deleted twins one by one.
-                let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where ");
-                range(&mut qb);
-                qb.push(" order by c.deleted_at desc, c.id");
-                let leftovers: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                for id in leftovers {
-                    let live: Option<(String, i64)> = sqlx::query_as(
-                        "select l.email, l.id from contacts c join contacts l on l.account_id = c.account_id and l.email = c.email
-                         where c.id = $1 and l.deleted_at is null",
-                    )
-                    .bind(id)
+            let mut tx = pool.begin_write().await?;
+            let (cursor, mut audit_event, mut job_conflicts) = match from {
+                ChunkFrom::Inline { cursor, audit_event } => (*cursor, *audit_event, Vec::new()),
+                ChunkFrom::Job { job, worker, .. } => {
+                    // The job row, locked: a second worker that took over waits here, then
+                    // starts from the cursor this chunk leaves.
+                    let row: Option<JobChunkRow> = sqlx::query_as(&format!(
+                        "select j.cursor_id, j.audit_event_id, j.state, j.lease_owner, j.conflicts,
+                                (select count(*) from users u where u.id = j.created_by_user_id and u.account_id = j.account_id and u.role = 'admin')
+                         from bulk_jobs j where j.id = $1{}",
+                        _Dialect::FOR_UPDATE
+                    ))
+                    .bind(job.0)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    match live {
-                        Some((email, live_id)) => report.conflicts.push(RestoreConflict { contact_id: id, email, live_contact_id: live_id }),
+                    let Some((cursor, audit_event, state, owner, conflicts, admins)) = row else { return Ok(None) };
+                    if state != "running" || owner.as_deref() != Some(*worker) {
+                        return Ok(None);
+                    }
+                    // R11 holds for the whole job: an admin who lost the role restores no more
+                    if admins == 0 {
+                        return Err(require_admin_msg());
+                    }
+                    let conflicts: Vec<(i64, i64)> = conflicts.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+                    (cursor, audit_event, conflicts)
+                }
+            };
+
+            // The chunk: the target's next deleted contacts after the cursor, in id order.
+            // On PostgreSQL they are locked in that order, so two restores of the same
+            // batch queue on the same first row instead of deadlocking; the second then
+            // finds the rows the first restored no longer deleted and skips them.
+            let mut qb = QueryBuilder::<DB>::new("select c.id, c.email, c.deleted_at from contacts c where c.account_id = ");
+            qb.push_bind(account.0).push(" and c.deleted_at is not null");
+            target.push(&mut qb, "c");
+            qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(limit).push(_Dialect::FOR_UPDATE);
+            let rows: Vec<(i64, Option<String>, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let mut step = RestoreStep {
+                scanned: rows.len() as u64,
+                cursor: rows.last().map_or(cursor, |r| r.0),
+                done: (rows.len() as i64) < limit,
+                ..RestoreStep::default()
+            };
+
+            // Past the window: refused even if purge has not run yet (R8).
+            let (expired, mut open): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.2 <= cutoff);
+            step.expired = expired.into_iter().map(|r| ContactId(r.0)).collect();
+
+            // Who holds each email now (R13): the live contacts of the account, then, as
+            // the chunk goes, the contacts it restores. Of deleted twins sharing an email
+            // the most recently deleted comes back and the others are reported against it.
+            let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            let emails: std::collections::BTreeSet<&str> = open.iter().filter_map(|r| r.1.as_deref()).collect();
+            if !emails.is_empty() {
+                let mut qb = QueryBuilder::<DB>::new("select email, id from contacts where account_id = ");
+                qb.push_bind(account.0).push(" and deleted_at is null and email in (");
+                let mut sep = qb.separated(", ");
+                for e in &emails {
+                    sep.push_bind(e.to_string());
+                }
+                qb.push(")");
+                let live: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                holders.extend(live);
+            }
+            open.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+            let mut back = Vec::with_capacity(open.len());
+            for (id, email, _) in open {
+                match email {
+                    Some(email) => match holders.get(&email) {
+                        Some(&holder) => step.conflicts.push(RestoreConflict { contact_id: id, email, live_contact_id: holder }),
                         None => {
-                            report.restored += sqlx::query(
-                                "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
-                                 deletion_batch_id = null, updated_at = $2 where id = $1 and deleted_at is not null and deleted_at > $3",
-                            )
-                            .bind(id)
-                            .bind(now)
-                            .bind(cutoff)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
+                            holders.insert(email, id);
+                            back.push(id);
                         }
+                    },
+                    None => back.push(id),
+                }
+            }
+            if !back.is_empty() {
+                // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks only
+                // these conditions should a purge have reached the row first
+                let mut qb = QueryBuilder::<DB>::new(
+                    "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
+                     deletion_batch_id = null, updated_at = ",
+                );
+                qb.push_bind(now).push(" where deleted_at is not null and deleted_at > ").push_bind(cutoff).push(" and id in (");
+                let mut sep = qb.separated(", ");
+                for id in &back {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                step.restored = qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+
+            // The audit event, in the same transaction as the contacts it counts (R7).
+            if step.restored > 0 {
+                match audit_event {
+                    Some(id) => {
+                        sqlx::query("update audit_events set contact_count = contact_count + $1 where id = $2")
+                            .bind(step.restored as i64)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    None => {
+                        let id: i64 = sqlx::query_scalar(
+                            "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
+                             values ($1, $2, $3, $4, $5, 'restore', $6, $7, null, $8) returning id",
+                        )
+                        .bind(account.0)
+                        .bind(now)
+                        .bind(audit.actor.user.map(|u| u.0))
+                        .bind(audit.actor.channel.workflow_id().map(|w| w.0))
+                        .bind(audit.actor.channel.as_str())
+                        .bind(step.restored as i64)
+                        .bind(audit.description)
+                        .bind(audit.batch.map(|b| b.0))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        audit_event = Some(id);
                     }
                 }
-
-                // Past the window: refused even if purge has not run yet (R8).
-                let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where c.account_id = ");
-                qb.push_bind(account.0).push(" and c.deleted_at is not null and c.deleted_at <= ").push_bind(cutoff);
-                target.push(&mut qb, "c");
-                qb.push(" and c.id > ").push_bind(cursor).push(" and c.id <= ").push_bind(upper);
-                let expired: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                report.expired.extend(expired.into_iter().map(ContactId));
-
-                tx.commit().await?;
-                cursor = upper;
             }
-        });
-        if let RestoreTarget::Ids(ids) = target {
-            let seen: std::collections::HashSet<i64> = report
-                .conflicts
-                .iter()
-                .map(|c| c.contact_id)
-                .chain(report.expired.iter().map(|c| c.0))
-                .collect();
-            let restored_now = self.live_among(account, ids).await?;
-            report.not_found = ids
-                .iter()
-                .filter(|id| !seen.contains(&id.0) && !restored_now.contains(&id.0))
-                .copied()
-                .collect();
-        }
-        Ok(report)
+            step.audit_event = audit_event;
+
+            if let ChunkFrom::Job { job, lease_ms, .. } = from {
+                let room = JOB_CONFLICTS_KEPT.saturating_sub(job_conflicts.len());
+                job_conflicts.extend(step.conflicts.iter().take(room).map(|c| (c.contact_id, c.live_contact_id)));
+                let conflicts = serde_json::to_string(&job_conflicts).map_err(|e| RepoError::Internal(format!("conflicts: {e}")))?;
+                sqlx::query(
+                    "update bulk_jobs set cursor_id = $1, audit_event_id = $2, done = done + $3, restored = restored + $4,
+                       conflict_count = conflict_count + $5, expired_count = expired_count + $6, conflicts = $7,
+                       lease_until = $8, updated_at = $9
+                     where id = $10",
+                )
+                .bind(step.cursor)
+                .bind(audit_event)
+                .bind(step.scanned as i64)
+                .bind(step.restored as i64)
+                .bind(step.conflicts.len() as i64)
+                .bind(step.expired.len() as i64)
+                .bind(conflicts)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(job.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(step))
+        })
     }
 
     /// Which of `ids` are live contacts of the account.

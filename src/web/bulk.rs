@@ -2,7 +2,7 @@
 //! counts, Cancel and Restore-this-batch (R12).
 
 use super::error::{AppError, WebResult};
-use super::page::{render, see_other, thousands, PageCtx};
+use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::repo::{BulkJob, JobId, Repo};
 use actix_web::{web, HttpResponse};
@@ -23,13 +23,23 @@ pub struct JobView {
     pub restorable: String,
     pub can_restore: bool,
     pub error: String,
+    /// A restore job's outcome: what came back and what could not (R13, R8).
+    pub notes: Vec<String>,
+    /// A restore job's first email conflicts: (contact refused, live contact with its email).
+    pub conflicts: Vec<(i64, i64)>,
+    pub more_conflicts: String,
 }
 
 impl From<&BulkJob> for JobView {
     fn from(j: &BulkJob) -> Self {
         JobView {
             id: j.id.0,
-            what: if j.description.is_empty() { format!("Deletion ({})", j.kind) } else { format!("Delete {}", j.description) },
+            what: match (j.is_restore(), j.batch) {
+                (true, Some(b)) => format!("Restore deletion #{b}"),
+                (true, None) => "Restore".to_string(),
+                (false, _) if j.description.is_empty() => format!("Deletion ({})", j.kind),
+                (false, _) => format!("Delete {}", j.description),
+            },
             by: j.created_by.clone().unwrap_or_else(|| "—".into()),
             when: j.created_at.format("%b %-d, %Y %H:%M").to_string(),
             state: j.state.clone(),
@@ -42,8 +52,35 @@ impl From<&BulkJob> for JobView {
             restorable: thousands(j.restorable),
             can_restore: j.restorable > 0 && !j.is_active(),
             error: j.error.clone().unwrap_or_default(),
+            notes: restore_notes(j),
+            conflicts: j.conflicts.clone(),
+            more_conflicts: if j.conflict_count > j.conflicts.len() as i64 {
+                format!("…and {} more.", thousands(j.conflict_count - j.conflicts.len() as i64))
+            } else {
+                String::new()
+            },
         }
     }
+}
+
+fn restore_notes(j: &BulkJob) -> Vec<String> {
+    if !j.is_restore() || (j.restored == 0 && j.conflict_count == 0 && j.expired_count == 0 && j.is_active()) {
+        return Vec::new();
+    }
+    let mut notes = vec![format!("{} restored so far.", plural(j.restored, "contact", "contacts"))];
+    if !j.is_active() {
+        notes[0] = format!("{} restored.", plural(j.restored, "contact", "contacts"));
+    }
+    if j.conflict_count > 0 {
+        notes.push(format!(
+            "{} not restored: a live contact now uses the same email.",
+            plural(j.conflict_count, "contact was", "contacts were")
+        ));
+    }
+    if j.expired_count > 0 {
+        notes.push(format!("{} past the 60-day window.", plural(j.expired_count, "contact was", "contacts were")));
+    }
+    notes
 }
 
 #[derive(Template)]

@@ -33,14 +33,49 @@ fn csv_chunk(rows: &[ContactRow], header: bool) -> Result<Bytes, csv::Error> {
     Ok(Bytes::from(w.into_inner().map_err(|e| e.into_error())?))
 }
 
-/// Spreadsheet programs run cells that start with `=`, `+`, `-` or `@` as formulas;
-/// a leading apostrophe keeps a hostile contact name inert (a phone number such as
-/// "+1 555" gets one too, which spreadsheets hide).
-fn neutralize(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// What makes a spreadsheet read a cell as a formula: `=`, `+`, `-` and `@` at its
+/// start, and tab or carriage return, which some programs drop before reading the rest.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The guard: a leading apostrophe keeps a hostile cell inert (`=HYPERLINK(…)` stays
+/// text). A phone number such as "+1 555 0100" goes out as it is: a sign followed only
+/// by digits, spaces and `( ) - . /` names no function and no cell, so a spreadsheet
+/// cannot run anything from it, and the number stays readable and dialable.
+///
+/// The importer takes one apostrophe off a cell that starts with an apostrophe and one
+/// of [`FORMULA_START`] or another apostrophe ([`unguard`]); so that this gives back
+/// exactly what was exported, a value that itself starts that way is guarded too.
+pub(crate) fn neutralize(s: &str) -> String {
+    let mut chars = s.chars();
+    let needs_guard = match chars.next() {
+        Some('+' | '-') => !is_phone_number(chars.as_str()),
+        Some(c) if FORMULA_START.contains(&c) => true,
+        Some('\'') => starts_guarded(chars.as_str()),
+        _ => false,
+    };
+    if needs_guard {
         format!("'{s}")
     } else {
         s.to_string()
+    }
+}
+
+/// What follows the sign of a phone number: digits, with spaces and `( ) - . /` between.
+fn is_phone_number(rest: &str) -> bool {
+    rest.chars().any(|c| c.is_ascii_digit()) && rest.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.' | '/'))
+}
+
+/// Whether `rest`, the text after a leading apostrophe, is what [`neutralize`] guarded.
+fn starts_guarded(rest: &str) -> bool {
+    rest.starts_with(FORMULA_START) || rest.starts_with('\'')
+}
+
+/// The value of a CSV cell as [`neutralize`] wrote it: one guarding apostrophe taken
+/// off (also from exports of earlier versions, which guarded phone numbers too).
+pub(crate) fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if starts_guarded(rest) => rest,
+        _ => cell,
     }
 }
 
@@ -97,9 +132,43 @@ pub async fn export(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web:
 
 #[cfg(test)]
 mod tests {
+    use super::{neutralize, unguard};
+
     #[test]
     fn formulas_are_neutralized() {
-        assert_eq!(super::neutralize("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(super::neutralize("Jane"), "Jane");
+        assert_eq!(neutralize("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralize("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralize("-Ana"), "'-Ana");
+        assert_eq!(neutralize("+A1"), "'+A1");
+        assert_eq!(neutralize("-2+3"), "'-2+3");
+        assert_eq!(neutralize("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(neutralize("\t=1"), "'\t=1");
+        assert_eq!(neutralize("+"), "'+");
+        assert_eq!(neutralize("Jane"), "Jane");
+        assert_eq!(neutralize(""), "");
+    }
+
+    #[test]
+    fn phone_numbers_go_out_unguarded() {
+        for phone in ["+1 555 0100", "+44 (0)20 7946 0958", "+33.1.23.45.67.89", "-555-0100", "+49/30/1234"] {
+            assert_eq!(neutralize(phone), phone);
+        }
+        // an extension names a cell (X12): guarded
+        assert_eq!(neutralize("+1 555 0100 x12"), "'+1 555 0100 x12");
+    }
+
+    #[test]
+    fn every_value_comes_back_from_its_export() {
+        for v in [
+            "=HYPERLINK(\"x\")", "-Ana", "+1 555 0100", "@x", "O'Brien", "'Tis", "'=quoted", "''=twice", "'", "''", "'-", "Zoë", "",
+        ] {
+            assert_eq!(unguard(&neutralize(v)), v, "{v:?} exported as {:?}", neutralize(v));
+        }
+    }
+
+    #[test]
+    fn the_guard_an_earlier_export_put_on_a_phone_number_comes_off() {
+        assert_eq!(unguard("'+1 555 0100"), "+1 555 0100");
+        assert_eq!(unguard("'Tis"), "'Tis");
     }
 }

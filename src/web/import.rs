@@ -122,7 +122,9 @@ impl Columns {
     }
 
     fn contact(&self, r: &csv::StringRecord) -> Result<NewContact, String> {
-        let get = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").trim();
+        // without the formula guard an export put on the cell, so that a file exported
+        // here comes back with the same values
+        let get = |i: Option<usize>| super::export::unguard(i.and_then(|i| r.get(i)).unwrap_or("").trim());
         let (mut first, mut last) = (get(self.first).to_string(), get(self.last).to_string());
         if first.is_empty() && last.is_empty() {
             let full = get(self.name);

@@ -7,7 +7,9 @@ use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{Actor, BatchId, DeleteConfirmation};
-use crate::repo::{Repo, RestoreReport};
+use crate::jobs::bulk::BulkSettings;
+use crate::repo::deletion::DEFAULT_CHUNK;
+use crate::repo::{QueuedRestore, Repo, RestoreReport};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -168,10 +170,23 @@ fn back_to(req: &HttpRequest, f: &Fields) -> String {
     }
 }
 
+/// Contacts per restore transaction inside a request: the configured chunk of bulk jobs,
+/// else the chunk a deletion inside a request uses.
+fn inline_chunk(bulk: &BulkSettings) -> i64 {
+    bulk.chunk.unwrap_or(DEFAULT_CHUNK)
+}
+
 /// `POST /contacts/restore` (form: repeated `ids`).
-pub async fn restore(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+pub async fn restore(
+    req: HttpRequest,
+    session: TypedSession,
+    AdminUser(user): AdminUser,
+    repo: web::Data<Repo>,
+    bulk: web::Data<BulkSettings>,
+    f: Fields,
+) -> WebResult<HttpResponse> {
     let ids = f.ids()?;
-    let report = repo.restore_contacts(user.account_id, Actor::ui(user.id), &ids).await?;
+    let report = repo.restore_contacts_in_chunks(user.account_id, Actor::ui(user.id), &ids, inline_chunk(&bulk)).await?;
     let status_conflict = report.restored == 0 && !report.conflicts.is_empty();
     let expired_only = report.restored == 0 && report.conflicts.is_empty() && !report.expired.is_empty();
     let none_found = report.restored == 0 && report.conflicts.is_empty() && report.expired.is_empty();
@@ -192,10 +207,53 @@ pub async fn restore(req: HttpRequest, session: TypedSession, AdminUser(user): A
     Ok(see_other(&back_to(&req, &f)))
 }
 
-/// `POST /batches/{id}/restore` (R12): everything one deletion removed.
-pub async fn restore_batch(req: HttpRequest, path: web::Path<String>, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+/// `POST /batches/{id}/restore` (R12): everything one deletion removed. More contacts
+/// than a deletion does inside a request are restored by a background job with progress
+/// on the Bulk actions page (L1); fewer, here, a chunk per transaction.
+pub async fn restore_batch(
+    req: HttpRequest,
+    path: web::Path<String>,
+    session: TypedSession,
+    AdminUser(user): AdminUser,
+    repo: web::Data<Repo>,
+    bulk: web::Data<BulkSettings>,
+    f: Fields,
+) -> WebResult<HttpResponse> {
     let batch = BatchId::parse(&path).map_err(|_| AppError::NotFound("There is no such deletion in this account.".into()))?;
-    let report = repo.restore_batch(user.account_id, Actor::ui(user.id), batch).await?;
+    let info = repo
+        .batch_info(user.account_id, batch)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no deletion {batch} in this account.")))?;
+    if info.restorable > bulk.threshold {
+        let flash = match repo.queue_restore_job(user.account_id, batch, user.id, info.restorable).await? {
+            QueuedRestore::Queued(job) => Flash::success(format!(
+                "Restoring {} in the background (job #{job}). Follow it on the Bulk actions page, which also lists any contact that cannot come back because a live contact now uses its email.",
+                plural(info.restorable, "contact", "contacts")
+            )),
+            QueuedRestore::AlreadyRunning(job) => {
+                Flash::warning(format!("This deletion is already being restored by job #{job}; nothing else was started."))
+            }
+        };
+        session.flash(flash.with_link("Open Bulk actions", "/bulk-actions"));
+        return Ok(see_other("/bulk-actions"));
+    }
+    let report = match repo.restore_batch_in_chunks(user.account_id, Actor::ui(user.id), batch, inline_chunk(&bulk)).await {
+        Ok(report) => report,
+        Err(e) => {
+            // The chunks before the failure stay restored, and the audit log counts them:
+            // tell the admin rather than leave them to think nothing happened.
+            if let Ok(Some(after)) = repo.batch_info(user.account_id, batch).await {
+                let back = info.restorable - after.restorable;
+                if back > 0 {
+                    session.flash(Flash::warning(format!(
+                        "{} restored before the restore stopped; the others are still deleted. Restore this deletion again to bring them back.",
+                        plural(back, "contact was", "contacts were")
+                    )));
+                }
+            }
+            return Err(e.into());
+        }
+    };
     session.flash(report_flash(&report));
     if report.restored == 0 && report.conflicts.is_empty() && !report.expired.is_empty() {
         return Err(AppError::BadRequest("The 60-day restore window of this deletion has closed.".into()));

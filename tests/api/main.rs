@@ -15,9 +15,11 @@ mod app;
 
 mod auth;
 mod contacts;
+mod csv_round_trip;
 mod delete;
 mod export;
 mod restore;
+mod restore_jobs;
 mod tags;
 mod workflows;
 

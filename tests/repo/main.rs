@@ -15,6 +15,7 @@ mod impact;
 mod pagination;
 mod purge;
 mod restore;
+mod restore_chunks;
 mod scale;
 
 use contacts_admin::domain::{AccountId, Actor, ContactId, DeleteConfirmation, Selection};

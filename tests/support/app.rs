@@ -30,6 +30,12 @@ pub struct TestApp {
 /// Starts the application on port 0 against `db`; the server reads the time from the
 /// fixture's manual clock, so a test can move past the 60-day window.
 pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, Default::default()).await
+}
+
+/// [`spawn_app`] with the given bulk settings: above `threshold` deletions and restores
+/// become background jobs, whose worker runs inside the server.
+pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::jobs::bulk::BulkSettings) -> TestApp {
     let f = Fixture::new(db).await;
     let b = create_account(&f.repo, "Bravo").await;
     let settings = Settings {
@@ -39,7 +45,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
-        bulk: Default::default(),
+        bulk,
         clock: Arc::new(f.clock.clone()),
     };
     let app = Application::build(settings).await.expect("build the application");
