@@ -344,7 +344,7 @@ impl Repo {
         };
         let batch = BatchId(batch);
         let description = batch_description(batch);
-        let audit = RestoreAudit { actor: Actor { user: user.map(UserId), channel: Channel::Ui }, description: &description, batch: Some(batch) };
+        let audit = RestoreAudit { actor: Actor { user: user.map(UserId), channel: Channel::Ui, triggered_by: None }, description: &description, batch: Some(batch) };
         let from = ChunkFrom::Job { job, worker, lease_ms };
         self.restore_chunk(AccountId(account), &RestoreTarget::Batch(batch), &audit, &from, limit.clamp(1, MAX_CHUNK)).await
     }

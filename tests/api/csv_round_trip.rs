@@ -82,7 +82,7 @@ both_backends!(async fn an_export_imported_again_gives_back_the_same_contacts_an
     for (first, last, email, phone, company, tags) in CONTACTS {
         let mut c = NewContact::parse(first, last, email, phone, company).expect("a valid contact");
         c.tags = tags.iter().map(|t| TagName::parse(t).expect("a valid tag")).collect();
-        f.repo.create_contact(f.acc.id, &c).await.expect("create the contact");
+        f.repo.create_contact(f.acc.id, &c, f.acc.admin_confirmed()).await.expect("create the contact");
     }
     let original = contacts_of(&f.raw, f.acc.id).await;
     assert_eq!(original.len(), CONTACTS.len());
