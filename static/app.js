@@ -231,18 +231,31 @@
 
   // Bulk "Add tag": the selection goes as repeated fields, never as a list of every id
   // when "select all" is on (U2).
-  document.addEventListener("submit", function (e) {
-    if (e.target.id !== "bulk-tag-form") return;
-    e.preventDefault();
+  // A tag that starts workflows that delete comes back 409 with a typed-DELETE form
+  // for an admin: it opens in the dialog and sends the same request with the
+  // confirmation.
+  function sendBulkTag(confirm) {
     var p = selectionParams();
     p.append("tag_name", document.getElementById("bulk-tag-name").value);
-    fetch("/contacts/tags", {
+    if (confirm) p.append("confirm", confirm);
+    var dialog = document.getElementById("delete-dialog");
+    return fetch("/contacts/tags", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrfToken(), "HX-Request": "true" },
       body: p.toString()
     }).then(function (r) {
       return r.text().then(function (html) {
+        if (r.status === 409 && dialog && html.indexOf("tag-confirm-form") >= 0) {
+          lastOpener = document.activeElement;
+          document.getElementById("delete-dialog-body").innerHTML = html;
+          var input = document.getElementById("tag-confirm");
+          wireConfirm(input, document.getElementById("tag-confirm-submit"));
+          if (!dialog.open) dialog.showModal();
+          input.focus();
+          return;
+        }
+        if (dialog && dialog.open) dialog.close();
         document.getElementById("alerts").innerHTML = html;
         if (r.ok) {
           document.getElementById("bulk-tag-name").value = "";
@@ -250,6 +263,17 @@
         }
       });
     });
+  }
+  document.addEventListener("submit", function (e) {
+    if (e.target.id === "bulk-tag-form") {
+      e.preventDefault();
+      sendBulkTag(null);
+    } else if (e.target.id === "tag-confirm-form" && !e.target.getAttribute("action")) {
+      e.preventDefault();
+      var b = document.getElementById("tag-confirm-submit");
+      if (b) b.disabled = true;
+      sendBulkTag(document.getElementById("tag-confirm").value);
+    }
   });
 
   document.addEventListener("htmx:afterSwap", function (e) {
@@ -315,6 +339,10 @@
     readMeta();
     render();
     renderRestore();
+    // forms that ask for the typed DELETE on their own page (a tag that deletes)
+    document.querySelectorAll("[data-confirm-for]").forEach(function (input) {
+      wireConfirm(input, document.getElementById(input.dataset.confirmFor));
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

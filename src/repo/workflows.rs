@@ -188,8 +188,13 @@ impl Repo {
     /// What adding `tag` now starts among the account's active workflows: to warn
     /// before a tag that deletes (the tagging itself checks again in its transaction).
     pub async fn tag_triggers(&self, account: AccountId, tag: &str) -> RepoResult<TagTriggers> {
+        Ok(TagTriggers::of(tag, &self.active_workflows(account).await?))
+    }
+
+    /// The account's active workflows, for [`TagTriggers`].
+    pub async fn active_workflows(&self, account: AccountId) -> RepoResult<Vec<ActiveWorkflow>> {
         let rows = on_db!(self, |pool, DB| sqlx::query_as(ACTIVE_WORKFLOWS).bind(account.0).fetch_all(pool).await?);
-        Ok(TagTriggers::of(tag, &active_workflows(rows)?))
+        active_workflows(rows)
     }
 
     pub async fn list_workflows(&self, account: AccountId) -> RepoResult<Vec<Workflow>> {

@@ -66,9 +66,10 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
         .into_iter()
         .map(|e| {
             let person = e.actor_name.clone().unwrap_or_else(|| if e.channel == "system" { "System".into() } else { "A removed user".into() });
-            let actor = match &e.workflow_name {
-                Some(w) => format!("Workflow “{w}” on behalf of {person}"),
-                None => person,
+            let actor = match (&e.workflow_name, &e.triggered_by_name) {
+                (Some(w), Some(t)) => format!("Workflow “{w}” on behalf of {person}, triggered by {t}"),
+                (Some(w), None) => format!("Workflow “{w}” on behalf of {person}"),
+                (None, _) => person,
             };
             EventView {
                 id: e.id,

@@ -23,6 +23,8 @@ struct ImportPage {
     page: PageCtx,
     report: Option<ImportReport>,
     error: Option<String>,
+    /// The file's tags start workflows that delete: the admin must type DELETE.
+    confirm_needed: bool,
 }
 
 #[derive(Default)]
@@ -51,16 +53,34 @@ impl ImportReport {
 
 pub async fn form(session: TypedSession, CurrentUser(user): CurrentUser) -> WebResult<HttpResponse> {
     let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
-    render(&ImportPage { page, report: None, error: None })
+    render(&ImportPage { page, report: None, error: None, confirm_needed: false })
 }
 
-/// Copies the uploaded `file` field to a temporary file, refusing more than the limit.
-async fn save_upload(mut payload: Multipart) -> WebResult<tempfile::NamedTempFile> {
+/// The upload: the file, copied to a temporary file, and the typed confirmation.
+struct Upload {
+    file: tempfile::NamedTempFile,
+    confirm: String,
+}
+
+/// Copies the uploaded `file` field to a temporary file, refusing more than the limit,
+/// and keeps the short `confirm` field.
+async fn save_upload(mut payload: Multipart) -> WebResult<Upload> {
     let mut file = tempfile::NamedTempFile::new().map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    let mut confirm = Vec::new();
     let mut found = false;
     let mut written = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
+        if field.name() == Some("confirm") {
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("The upload could not be read: {e}")))?;
+                if confirm.len() + chunk.len() > 64 {
+                    return Err(AppError::BadRequest("Type DELETE to confirm, nothing else.".into()));
+                }
+                confirm.extend_from_slice(&chunk);
+            }
+            continue;
+        }
         if field.name() != Some("file") {
             // drain other fields (the CSRF token, checked by the middleware)
             while let Some(chunk) = field.next().await {
@@ -82,7 +102,41 @@ async fn save_upload(mut payload: Multipart) -> WebResult<tempfile::NamedTempFil
         return Err(AppError::BadRequest("Choose a CSV file to import.".into()));
     }
     file.flush().map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
-    Ok(file)
+    Ok(Upload { file, confirm: String::from_utf8_lossy(&confirm).into_owned() })
+}
+
+/// What the file's tags start: for each tag that starts workflows that delete, why,
+/// with the number of rows that carry it. One pass over the file, before any row is
+/// imported, so that nothing is created when the import is refused.
+async fn deleting_tags(repo: &Repo, account: crate::domain::AccountId, path: &std::path::Path, cols: &Columns) -> WebResult<Vec<String>> {
+    let active = repo.active_workflows(account).await?;
+    if active.is_empty() || cols.tags.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| AppError::Internal(format!("reading the upload: {e}")))?;
+    let mut rows_per_tag: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut record = csv::StringRecord::new();
+    while let Ok(more) = reader.read_record(&mut record) {
+        if !more {
+            break;
+        }
+        if let Ok(c) = cols.contact(&record) {
+            for t in c.tags {
+                *rows_per_tag.entry(t.as_str().to_string()).or_default() += 1;
+            }
+        }
+    }
+    Ok(rows_per_tag
+        .iter()
+        .filter_map(|(tag, n)| {
+            let t = crate::domain::TagTriggers::of(tag, &active);
+            (!t.deleting.is_empty()).then(|| t.explain(tag, *n))
+        })
+        .collect())
 }
 
 /// Which column holds what, from the header row (case and spaces ignored).
@@ -148,7 +202,11 @@ impl Columns {
 
 /// `POST /contacts/import` (multipart, `file`; CSRF token in the query string).
 pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, payload: Multipart) -> WebResult<HttpResponse> {
-    let file = save_upload(payload).await?;
+    let Upload { file, confirm } = save_upload(payload).await?;
+    let confirm = match confirm.as_str() {
+        "" => None,
+        typed => Some(crate::domain::DeleteConfirmation::parse(typed)?),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -162,11 +220,25 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
         Ok(c) => c,
         Err(AppError::BadRequest(msg)) => {
             let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
-            let body = ImportPage { page, report: None, error: Some(msg) }.render()?;
+            let body = ImportPage { page, report: None, error: Some(msg), confirm_needed: false }.render()?;
             return Ok(HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(body));
         }
         Err(e) => return Err(e),
     };
+    // Tags that start workflows that delete: a regular user may not import them (R1),
+    // an admin types DELETE first (R5). Nothing is imported until then.
+    let by = crate::domain::TagAuthority::person(user.id, user.role, confirm);
+    let deleting = deleting_tags(&repo, user.account_id, file.path(), &cols).await?;
+    if !deleting.is_empty() && !by.may_start_deletions() {
+        let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
+        let (status, error) = if user.role.is_admin() {
+            (actix_web::http::StatusCode::CONFLICT, format!("{} Choose the file again and type DELETE to import it; nothing was imported.", deleting.join(" ")))
+        } else {
+            (actix_web::http::StatusCode::FORBIDDEN, format!("{} Only an admin may delete contacts, so nothing was imported.", deleting.join(" ")))
+        };
+        let body = ImportPage { page, report: None, error: Some(error), confirm_needed: user.role.is_admin() }.render()?;
+        return Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body));
+    }
     let mut report = ImportReport::default();
     let mut record = csv::StringRecord::new();
     let mut line = 1u64;
@@ -194,14 +266,17 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
             Err(why) => report.note(line, "rejected", why),
             Ok(c) => {
                 let who = crate::repo::contacts::display_name(&c.first_name, &c.last_name, c.email.as_ref().map(|e| e.as_str()));
-                match repo.create_contact(user.account_id, &c, crate::domain::TagAuthority::person(user.id, user.role, None)).await {
+                match repo.create_contact(user.account_id, &c, by).await {
                     Ok(id) => report.note(line, "created", format!("{who} (#{id})")),
                     Err(RepoError::Conflict(_)) => report.note(line, "skipped", format!("{who}: a contact with this email already exists")),
+                    // a workflow that deletes was activated during the import
+                    Err(RepoError::Forbidden(why) | RepoError::ConfirmationRequired(why)) => report.note(line, "rejected", format!("{who}: {why}")),
+                    Err(RepoError::Invalid(why)) => report.note(line, "rejected", format!("{who}: {why}")),
                     Err(e) => return Err(e.into()),
                 }
             }
         }
     }
     let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
-    render(&ImportPage { page, report: Some(report), error: None })
+    render(&ImportPage { page, report: Some(report), error: None, confirm_needed: false })
 }

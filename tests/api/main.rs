@@ -84,6 +84,7 @@ pub async fn snapshot(raw: &Raw) -> Vec<(&'static str, i64)> {
         ("active enrollments", "enrollments", "status = 'active'"),
         ("non-empty deletion batches", "deletion_batches", "deleted_count > 0"),
         ("audit_events", "audit_events", "1 = 1"),
+        ("workflow_runs", "workflow_runs", "1 = 1"),
     ] {
         out.push((label, raw.count(table, cond, &[]).await));
     }

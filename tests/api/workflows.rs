@@ -114,6 +114,31 @@ async fn tag_on_page(c: &mut Client, contact: ContactId, tag: &str) {
     c.post(&format!("/contacts/{contact}/tags"), &[("tag_name", tag)]).await.assert_see_other(&format!("/contacts/{contact}"));
 }
 
+/// An admin tags one contact from its page with a tag that starts a workflow that
+/// deletes: asked first, then confirming with the typed DELETE.
+async fn tag_on_page_confirmed(admin: &mut Client, raw: &Raw, contact: ContactId, tag: &str) {
+    let before = snapshot(raw).await;
+    let asked = admin.post(&format!("/contacts/{contact}/tags"), &[("tag_name", tag)]).await;
+    asked.assert_status(409).assert_contains("Type <strong>DELETE</strong> to confirm").assert_contains("which deletes 1 contact");
+    assert_eq!(snapshot(raw).await, before, "asking changes nothing");
+    admin
+        .post(&format!("/contacts/{contact}/tags"), &[("tag_name", tag), ("confirm", "DELETE")])
+        .await
+        .assert_see_other(&format!("/contacts/{contact}"));
+}
+
+/// A regular user's tag that would start a workflow that deletes: 403 with the reason,
+/// and nothing tagged, queued or deleted (R1).
+async fn tag_on_page_refused(user: &mut Client, raw: &Raw, contact: ContactId, tag: &str) {
+    let before = snapshot(raw).await;
+    for confirm in ["", "DELETE"] {
+        let r = user.post(&format!("/contacts/{contact}/tags"), &[("tag_name", tag), ("confirm", confirm)]).await;
+        r.assert_status(403).assert_contains("Only an admin may delete contacts");
+        assert!(plain(&r.body).contains(&format!("Adding “{tag}” runs “{NAME}”, which deletes 1 contact.")), "{}", r.body);
+        assert_eq!(snapshot(raw).await, before, "a refused tag changes nothing");
+    }
+}
+
 /// The deletion columns of a contact: (deleted_at, deleted_by_user_id, deleted_by_workflow_id).
 async fn deleted_by(raw: &Raw, id: ContactId) -> (Option<i64>, Option<i64>, Option<i64>) {
     raw.one("select deleted_at, deleted_by_user_id, deleted_by_workflow_id from contacts where id = $1", args![id]).await
@@ -158,9 +183,11 @@ both_backends!(async fn a_draft_workflow_does_nothing_when_its_tag_is_added(db: 
     assert_eq!(f.raw.count("workflow_runs", "1 = 1", &[]).await, 0, "a draft queues no run");
     assert!(is_live(&f.raw, ann).await);
 
-    // activated, the next tag runs it for that contact only: the earlier one stays
+    // activated, the regular user's tag is refused (R1); the admin's confirmed tag
+    // runs it for that contact only: the earlier one stays
     activate(&mut admin, wf).await;
-    tag_on_page(&mut user, bob, TAG).await;
+    tag_on_page_refused(&mut user, &f.raw, bob, TAG).await;
+    tag_on_page_confirmed(&mut admin, &f.raw, bob, TAG).await;
     eventually("Bobby to be deleted by the workflow", WAIT, || is_deleted(&f.raw, bob)).await;
     wait_runs_settled(&f.raw, wf, 1, WAIT).await;
     assert!(is_live(&f.raw, ann).await, "a tag added before activation does not run the workflow");
@@ -291,9 +318,11 @@ both_backends!(async fn an_active_workflow_deletes_a_contact_tagged_on_its_page(
     activate(&mut admin, wf).await;
     f.advance(Duration::minutes(1));
 
-    // a regular user tags Annabel: the workflow deletes her on behalf of the admin
+    // a regular user may not start the deletion; the admin tags Annabel and confirms:
+    // the workflow deletes her on behalf of the admin who activated it
     let mut user = app.user().await;
-    tag_on_page(&mut user, ann.contact, TAG).await;
+    tag_on_page_refused(&mut user, &f.raw, ann.contact, TAG).await;
+    tag_on_page_confirmed(&mut admin, &f.raw, ann.contact, TAG).await;
     eventually("Annabel to be deleted by the workflow", WAIT, || is_deleted(&f.raw, ann.contact)).await;
     wait_runs_settled(&f.raw, wf, 1, WAIT).await;
 
@@ -311,15 +340,28 @@ both_backends!(async fn an_active_workflow_deletes_a_contact_tagged_on_its_page(
     let (_, channel, count, reason, ev_batch, actor, _) = &events[0];
     assert_eq!((channel.as_str(), *count, *ev_batch, *actor), ("workflow", 1, Some(batch), Some(f.acc.admin.0)));
     assert_eq!(reason.as_deref(), Some("Workflow “Remove unsubscribed”"));
+    // the deletion and its audit event name who added the tag
+    let triggered: (Option<i64>,) = f.raw.one("select triggered_by_user_id from deletion_batches where id = $1", args![batch]).await;
+    assert_eq!(triggered.0, Some(f.acc.admin.0));
+    let triggered: (Option<i64>,) = f.raw.one("select triggered_by_user_id from audit_events where batch_id = $1", args![batch]).await;
+    assert_eq!(triggered.0, Some(f.acc.admin.0));
 
-    // R3: gone from the list and its page
+    // R3: gone from the list and, for a regular user, from its page
     let list = user.get("/contacts").await;
     list.assert_status(200).assert_not_contains("Annabel Tester").assert_contains("Bobby Tester");
     user.get(&format!("/contacts/{}", ann.contact)).await.assert_status(404);
+    // an admin opening it sees who deleted it, when, and Restore
+    let gone = admin.get(&format!("/contacts/{}", ann.contact)).await;
+    gone.assert_status(200)
+        .assert_contains("This contact was deleted")
+        .assert_contains("Workflow “Remove unsubscribed” on behalf of Acme Admin")
+        .assert_contains("Acme Admin, by adding the workflow's tag")
+        .assert_contains(&format!("action=\"/batches/{batch}/restore\""))
+        .assert_contains("Restore Annabel Tester");
 
     // the audit log, the Restore page and the run history say who did it
     let by_whom = "Workflow “Remove unsubscribed” on behalf of Acme Admin";
-    admin.get("/audit").await.assert_status(200).assert_contains(by_whom);
+    admin.get("/audit").await.assert_status(200).assert_contains(&format!("{by_whom}, triggered by Acme Admin"));
     let restore = admin.get("/contacts/restore").await;
     restore.assert_status(200).assert_contains("Annabel Tester").assert_contains(by_whom).assert_not_contains("Bobby Tester");
     let page = admin.get(&format!("/workflows/{wf}")).await;
@@ -354,7 +396,24 @@ both_backends!(async fn bulk_add_tag_on_a_thousand_contacts_deletes_all_of_them(
     let as_of = crate::app::attr_values(&page.body, "data-as-of").into_iter().next().expect("the page's as_of");
     f.advance(Duration::minutes(1));
     let later = [f.contact("Latecomer", None, &[]).await, f.contact("Newcomer", None, &[]).await];
-    let r = user.post("/contacts/tags", &[("select_all", "true"), ("as_of", &as_of), ("q", ""), ("tag", ""), ("tag_name", TAG)]).await;
+    let all = [("select_all", "true"), ("as_of", as_of.as_str()), ("q", ""), ("tag", ""), ("tag_name", TAG)];
+    // the attack: a regular user's select-all tag would delete the account. Refused,
+    // nothing tagged, queued or deleted, whatever confirmation it sends (R1)
+    let before = snapshot(&f.raw).await;
+    for confirm in ["", "DELETE"] {
+        let r = user.post("/contacts/tags", &[&all[..], &[("confirm", confirm)]].concat()).await;
+        r.assert_status(403);
+        assert!(plain(&r.body).contains("Adding “Unsubscribed” runs “Remove unsubscribed”, which deletes 1,000 contacts."), "{}", r.body);
+        assert_eq!(snapshot(&f.raw).await, before);
+    }
+    // an admin is asked for the typed DELETE first (htmx: the dialog's form); a wrong
+    // word is refused; neither changes anything (R5)
+    let asked = admin.post_htmx("/contacts/tags", &all).await;
+    asked.assert_status(409).assert_contains("id=\"tag-confirm-form\"").assert_contains("which deletes 1,000 contacts");
+    assert!(asked.body.contains("/contacts/export.csv?select_all=true"), "the dialog links to the export of the same selection");
+    admin.post("/contacts/tags", &[&all[..], &[("confirm", "delete")]].concat()).await.assert_status(400);
+    assert_eq!(snapshot(&f.raw).await, before);
+    let r = admin.post("/contacts/tags", &[&all[..], &[("confirm", "DELETE")]].concat()).await;
     r.assert_see_other("/contacts");
     assert_eq!(f.raw.count("workflow_runs", "workflow_id = $1", args![wf]).await, 1000, "one run queued per tagged contact");
 
@@ -412,10 +471,18 @@ both_backends!(async fn bulk_add_tag_on_a_thousand_contacts_deletes_all_of_them(
 /// `POST /contacts/import` with `bytes` as the `file` field, the CSRF token as the
 /// first part of the body, as the import form sends it.
 async fn import(c: &mut Client, bytes: &[u8]) -> Resp {
+    import_confirmed(c, bytes, None).await
+}
+
+/// The same, with the form's typed confirmation.
+async fn import_confirmed(c: &mut Client, bytes: &[u8], confirm: Option<&str>) -> Resp {
     let token = c.token().await;
     let boundary = "----contacts-admin-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n").as_bytes());
+    if let Some(confirm) = confirm {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"confirm\"\r\n\r\n{confirm}\r\n").as_bytes());
+    }
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
@@ -455,8 +522,19 @@ both_backends!(async fn a_csv_import_with_the_tag_deletes_the_imported_contacts(
                Bad,Email,not-an-email,Unsubscribed\n\
                Dup,Licate,existing@example.test,Unsubscribed\n\
                Uri,Later,uri@example.test,Webinar|Unsubscribed\n";
+    // a regular user's import would delete: refused whole, nothing imported (R1)
+    let before = snapshot(&f.raw).await;
     let mut user = app.user().await;
     let r = import(&mut user, csv.as_bytes()).await;
+    r.assert_status(403);
+    assert!(plain(&r.body).contains("Adding “Unsubscribed” runs “Remove unsubscribed”, which deletes 4 contacts."), "{}", r.body);
+    assert_eq!(snapshot(&f.raw).await, before);
+    // an admin is asked for DELETE; a wrong word is refused; nothing imported
+    let r = import(&mut admin, csv.as_bytes()).await;
+    r.assert_status(409).assert_contains("name=\"confirm\"").assert_contains("nothing was imported");
+    import_confirmed(&mut admin, csv.as_bytes(), Some("Delete")).await.assert_status(400);
+    assert_eq!(snapshot(&f.raw).await, before);
+    let r = import_confirmed(&mut admin, csv.as_bytes(), Some("DELETE")).await;
     r.assert_status(200);
     let report = plain(&r.body);
     assert!(report.contains("4 created") && report.contains("1 skipped") && report.contains("1 rejected"), "the report: {report}");
@@ -556,6 +634,7 @@ both_backends!(async fn a_paused_workflow_does_nothing_when_its_tag_is_added(db:
     assert_eq!(status_of(&f.raw, wf).await, "paused");
     admin.get(&format!("/workflows/{wf}")).await.assert_contains("paused").assert_contains("Activate");
 
+    // paused, it starts nothing: anyone may add the tag
     let mut user = app.user().await;
     tag_on_page(&mut user, ann, TAG).await;
     assert_eq!(f.raw.count("workflow_runs", "1 = 1", &[]).await, 0, "a paused workflow queues no run");
@@ -569,7 +648,7 @@ both_backends!(async fn a_paused_workflow_does_nothing_when_its_tag_is_added(db:
     // reactivated, it acts on tags added from then on, not on those added while paused
     activate(&mut admin, wf).await;
     let cara = f.contact("Carabel", None, &[]).await;
-    tag_on_page(&mut user, cara, TAG).await;
+    tag_on_page_confirmed(&mut admin, &f.raw, cara, TAG).await;
     eventually("Carabel to be deleted", WAIT, || is_deleted(&f.raw, cara)).await;
     wait_runs_settled(&f.raw, wf, 1, WAIT).await;
     assert!(is_live(&f.raw, ann).await && is_live(&f.raw, bob).await, "tags added while paused never run it");
@@ -579,8 +658,9 @@ both_backends!(async fn a_paused_workflow_does_nothing_when_its_tag_is_added(db:
     let eve = f.contact("Eve", None, &[]).await;
     f.raw
         .exec(
-            "insert into workflow_runs (account_id, workflow_id, contact_id, created_at) values ($1, $2, $3, $4), ($1, $2, $5, $4)",
-            args![f.acc.id, wf, dan, f.now().timestamp_millis(), eve],
+            "insert into workflow_runs (account_id, workflow_id, contact_id, created_at, triggered_by_user_id, delete_confirmed)
+             values ($1, $2, $3, $4, $6, 1), ($1, $2, $5, $4, $6, 1)",
+            args![f.acc.id, wf, dan, f.now().timestamp_millis(), eve, f.acc.admin],
         )
         .await;
     // paused in the same breath; if the worker was faster, the runs are done instead
