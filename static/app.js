@@ -333,6 +333,8 @@
   document.addEventListener("click", function (e) {
     var b = e.target.closest ? e.target.closest("[data-close-dialog]") : null;
     if (b) { var d = b.closest("dialog"); if (d) d.close(); }
+    var o = e.target.closest ? e.target.closest("[data-open-dialog]") : null;
+    if (o) { var dlg = document.getElementById(o.dataset.openDialog); if (dlg) { dlg.showModal(); var btn = dlg.querySelector("button[type=submit]"); if (btn) btn.focus(); } }
   });
 
   function init() {

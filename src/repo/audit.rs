@@ -13,11 +13,22 @@ pub enum AuditAction {
     Erase,
     Purge,
     WorkflowActivate,
+    WorkflowPause,
+    WorkflowEdit,
+    WorkflowRemove,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 5] =
-        [AuditAction::Delete, AuditAction::Restore, AuditAction::Erase, AuditAction::Purge, AuditAction::WorkflowActivate];
+    pub const ALL: [AuditAction; 8] = [
+        AuditAction::Delete,
+        AuditAction::Restore,
+        AuditAction::Erase,
+        AuditAction::Purge,
+        AuditAction::WorkflowActivate,
+        AuditAction::WorkflowPause,
+        AuditAction::WorkflowEdit,
+        AuditAction::WorkflowRemove,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +37,9 @@ impl AuditAction {
             AuditAction::Erase => "erase",
             AuditAction::Purge => "purge",
             AuditAction::WorkflowActivate => "workflow_activate",
+            AuditAction::WorkflowPause => "workflow_pause",
+            AuditAction::WorkflowEdit => "workflow_edit",
+            AuditAction::WorkflowRemove => "workflow_remove",
         }
     }
 

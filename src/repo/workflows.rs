@@ -180,6 +180,24 @@ pub struct ClaimedRun {
     pub delete_confirmed: i64,
 }
 
+/// "Delete contact", "Add tag “X”, then Delete contact".
+fn describe(actions: &[WorkflowAction]) -> String {
+    actions.iter().map(WorkflowAction::describe).collect::<Vec<_>>().join(", then ")
+}
+
+/// The `where` of a change to workflow `id`: the account's, and, unless `role` is an
+/// admin's, not one that deletes contacts as stored at the moment of the write.
+fn push_allowed<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, id: WorkflowId, role: Role)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push(" where id = ").push_bind(id.0).push(" and account_id = ").push_bind(account.0);
+    if !role.is_admin() {
+        qb.push(" and actions not like '%\"delete_contact\"%'");
+    }
+}
+
 fn forbid(msg: &str) -> RepoError {
     RepoError::Forbidden(msg.to_string())
 }
@@ -218,8 +236,11 @@ impl Repo {
         row.map(WorkflowRow::into_workflow).transpose()
     }
 
-    /// Saves a new workflow as a draft (W1).
-    pub async fn create_workflow(&self, account: AccountId, draft: &WorkflowDraft) -> RepoResult<WorkflowId> {
+    /// Saves a new workflow as a draft (W1). One that deletes contacts only by an admin.
+    pub async fn create_workflow(&self, account: AccountId, draft: &WorkflowDraft, role: Role) -> RepoResult<WorkflowId> {
+        if draft.deletes() && !role.is_admin() {
+            return Err(forbid("Only an admin may create a workflow that deletes contacts."));
+        }
         let now = millis(self.now());
         let actions = serde_json::to_string(&draft.actions).map_err(|e| RepoError::Internal(e.to_string()))?;
         let id: i64 = on_db!(self, |pool, DB| {
@@ -242,32 +263,49 @@ impl Repo {
         Ok(WorkflowId(id))
     }
 
-    /// Changes a workflow's name, trigger and actions. An active workflow that would
-    /// delete contacts may only be changed by an admin (R1, W3).
-    pub async fn update_workflow(&self, account: AccountId, id: WorkflowId, draft: &WorkflowDraft, editor: Role) -> RepoResult<()> {
-        let wf = self.get_workflow(account, id).await?.ok_or_else(|| RepoError::NotFound("There is no such workflow in this account.".into()))?;
-        if wf.status == WorkflowStatus::Active && draft.deletes() && !editor.is_admin() {
-            return Err(forbid("Only an admin may change an active workflow that deletes contacts."));
+    /// Why a change to workflow `id` changed nothing: it is not the account's, or it
+    /// deletes contacts and `user` is not an admin.
+    async fn unchanged(&self, account: AccountId, id: WorkflowId, what: &str) -> RepoError {
+        match self.get_workflow(account, id).await {
+            Ok(Some(_)) => forbid(&format!("Only an admin may {what} a workflow that deletes contacts.")),
+            Ok(None) => RepoError::NotFound("There is no such workflow in this account.".into()),
+            Err(e) => e,
+        }
+    }
+
+    /// Changes a workflow's name, trigger and actions. A workflow that deletes contacts,
+    /// before or after the change, may only be changed by an admin (R1, W3): the check
+    /// on the stored actions is part of the update, so that no change of them between a
+    /// check and the write can slip through. Audited.
+    pub async fn update_workflow(&self, account: AccountId, id: WorkflowId, draft: &WorkflowDraft, user: UserId, role: Role) -> RepoResult<()> {
+        if draft.deletes() && !role.is_admin() {
+            return Err(forbid("Only an admin may make a workflow delete contacts."));
         }
         let now = millis(self.now());
         let actions = serde_json::to_string(&draft.actions).map_err(|e| RepoError::Internal(e.to_string()))?;
-        on_db!(self, |pool, DB| {
-            sqlx::query("update workflows set name = $1, trigger_tag = $2, actions = $3, updated_at = $4 where id = $5 and account_id = $6")
-                .bind(&draft.name)
-                .bind(draft.trigger_tag.as_str())
-                .bind(actions)
-                .bind(now)
-                .bind(id.0)
-                .bind(account.0)
-                .execute(pool)
-                .await?;
+        let changed = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("update workflows set name = ");
+            qb.push_bind(draft.name.clone())
+                .push(", trigger_tag = ")
+                .push_bind(draft.trigger_tag.as_str().to_string())
+                .push(", actions = ")
+                .push_bind(actions)
+                .push(", updated_at = ")
+                .push_bind(now);
+            push_allowed(&mut qb, account, id, role);
+            qb.build().execute(pool).await?.rows_affected()
         });
-        Ok(())
+        if changed == 0 {
+            return Err(self.unchanged(account, id, "change").await);
+        }
+        let desc = format!("workflow #{id} “{}” changed: when tag “{}” is added — {}", draft.name, draft.trigger_tag.as_str(), describe(&draft.actions));
+        self.record_audit(account, Actor::ui(user), super::AuditAction::WorkflowEdit, 0, &desc, None, None).await
     }
 
-    /// Activates, pauses or returns a workflow to draft. Activating a workflow that
-    /// deletes contacts needs an admin (W3); activation is audited and the activating
-    /// user is the one deletions are attributed to.
+    /// Activates, pauses or returns a workflow to draft. Any change of status of a
+    /// workflow that deletes contacts needs an admin (W3), checked in the update itself;
+    /// activation and pausing are audited, and the activating user is the one
+    /// deletions are attributed to.
     pub async fn set_workflow_status(
         &self,
         account: AccountId,
@@ -276,62 +314,62 @@ impl Repo {
         user: UserId,
         role: Role,
     ) -> RepoResult<()> {
-        let wf = self.get_workflow(account, id).await?.ok_or_else(|| RepoError::NotFound("There is no such workflow in this account.".into()))?;
-        if status == WorkflowStatus::Active && wf.deletes() && !role.is_admin() {
-            return Err(forbid("Only an admin may activate a workflow that deletes contacts."));
-        }
         let now = millis(self.now());
-        on_db!(self, |pool, DB| {
+        let changed = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("update workflows set status = ");
+            qb.push_bind(status.as_str().to_string()).push(", updated_at = ").push_bind(now);
             if status == WorkflowStatus::Active {
-                sqlx::query("update workflows set status = 'active', activated_by_user_id = $1, activated_at = $2, updated_at = $2 where id = $3 and account_id = $4")
-                    .bind(user.0)
-                    .bind(now)
-                    .bind(id.0)
-                    .bind(account.0)
-                    .execute(pool)
-                    .await?;
-            } else {
-                sqlx::query("update workflows set status = $1, updated_at = $2 where id = $3 and account_id = $4")
-                    .bind(status.as_str())
-                    .bind(now)
-                    .bind(id.0)
-                    .bind(account.0)
-                    .execute(pool)
-                    .await?;
+                qb.push(", activated_by_user_id = ").push_bind(user.0).push(", activated_at = ").push_bind(now);
             }
+            push_allowed(&mut qb, account, id, role);
+            qb.build().execute(pool).await?.rows_affected()
         });
-        if status == WorkflowStatus::Active {
-            let desc = format!(
-                "workflow #{id} activated: when tag “{}” is added — {}",
-                wf.trigger_tag,
-                wf.actions.iter().map(WorkflowAction::describe).collect::<Vec<_>>().join(", then ")
-            );
-            self.record_audit(account, Actor::ui(user), super::AuditAction::WorkflowActivate, 0, &desc, None, None).await?;
+        let verb = if status == WorkflowStatus::Active { "activate" } else { "pause" };
+        if changed == 0 {
+            return Err(self.unchanged(account, id, verb).await);
         }
-        Ok(())
+        let Some(wf) = self.get_workflow(account, id).await? else { return Ok(()) };
+        let (action, word) = match status {
+            WorkflowStatus::Active => (super::AuditAction::WorkflowActivate, "activated"),
+            WorkflowStatus::Paused => (super::AuditAction::WorkflowPause, "paused"),
+            WorkflowStatus::Draft => (super::AuditAction::WorkflowPause, "returned to draft"),
+        };
+        let desc = format!("workflow #{id} “{}” {word}: when tag “{}” is added — {}", wf.name, wf.trigger_tag, describe(&wf.actions));
+        self.record_audit(account, Actor::ui(user), action, 0, &desc, None, None).await
     }
 
-    /// Removes a workflow and its run history; a workflow that deletes contacts only by an admin.
-    pub async fn delete_workflow(&self, account: AccountId, id: WorkflowId, role: Role) -> RepoResult<()> {
-        let wf = self.get_workflow(account, id).await?.ok_or_else(|| RepoError::NotFound("There is no such workflow in this account.".into()))?;
-        if wf.status == WorkflowStatus::Active && wf.deletes() && !role.is_admin() {
-            return Err(forbid("Only an admin may remove an active workflow that deletes contacts."));
-        }
-        on_db!(self, |pool, DB| {
+    /// Removes a workflow and its run history; a workflow that deletes contacts only by
+    /// an admin, checked in the same transaction. Audited.
+    pub async fn delete_workflow(&self, account: AccountId, id: WorkflowId, user: UserId, role: Role) -> RepoResult<()> {
+        let wf = self.get_workflow(account, id).await?;
+        let removed = on_db!(self, |pool, DB| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("delete from workflow_runs where workflow_id = $1 and account_id = $2")
-                .bind(id.0)
-                .bind(account.0)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("delete from workflows where id = $1 and account_id = $2")
-                .bind(id.0)
-                .bind(account.0)
-                .execute(&mut *tx)
-                .await?;
+            let mut qb = QueryBuilder::<DB>::new("delete from workflows");
+            push_allowed(&mut qb, account, id, role);
+            let removed = qb.build().execute(&mut *tx).await?.rows_affected();
+            if removed > 0 {
+                sqlx::query("delete from workflow_runs where workflow_id = $1 and account_id = $2")
+                    .bind(id.0)
+                    .bind(account.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
+            removed
         });
-        Ok(())
+        match (removed, wf) {
+            (0, _) | (_, None) => Err(self.unchanged(account, id, "remove").await),
+            (_, Some(wf)) => {
+                let desc = format!(
+                    "workflow #{id} “{}” removed with its {} runs: when tag “{}” is added — {}",
+                    wf.name,
+                    wf.runs,
+                    wf.trigger_tag,
+                    describe(&wf.actions)
+                );
+                self.record_audit(account, Actor::ui(user), super::AuditAction::WorkflowRemove, 0, &desc, None, None).await
+            }
+        }
     }
 
     /// A workflow's run history, newest first (W4).

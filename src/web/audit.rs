@@ -39,6 +39,9 @@ fn action_label(a: &str) -> &'static str {
         "erase" => "Erase",
         "purge" => "Purge",
         "workflow_activate" => "Workflow activated",
+        "workflow_pause" => "Workflow paused",
+        "workflow_edit" => "Workflow changed",
+        "workflow_remove" => "Workflow removed",
         _ => "Other",
     }
 }

@@ -147,7 +147,7 @@ pub async fn new_form(session: TypedSession, CurrentUser(user): CurrentUser, rep
 pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     match parse_draft(&f) {
         Ok(draft) => {
-            let id = repo.create_workflow(user.account_id, &draft).await?;
+            let id = repo.create_workflow(user.account_id, &draft, user.role).await?;
             session.flash(Flash::success("Workflow saved as a draft. Test it on one contact, then activate it."));
             Ok(see_other(&format!("/workflows/{id}")))
         }
@@ -187,7 +187,8 @@ struct ShowPage {
     rows: Vec<ActionRow>,
     runs: Vec<RunView>,
     tags: Vec<String>,
-    can_activate: bool,
+    /// A workflow that deletes is the admins' alone: activate, pause, edit, test, remove.
+    can_manage: bool,
 }
 
 /// `GET /workflows/{id}`: the definition, status controls, test and run history.
@@ -209,15 +210,15 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
         .collect();
     let page = PageCtx::new(&session, &user, "workflows", wf.name.clone())?;
     let tags = repo.account_tags(user.account_id).await?;
-    let can_activate = !wf.deletes() || user.role.is_admin();
-    render(&ShowPage { page, rows: rows_of(&wf.actions), wf: WorkflowView::from(&wf), runs, tags, can_activate })
+    let can_manage = !wf.deletes() || user.role.is_admin();
+    render(&ShowPage { page, rows: rows_of(&wf.actions), wf: WorkflowView::from(&wf), runs, tags, can_manage })
 }
 
 /// `POST /workflows/{id}`: save changes.
 pub async fn update(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
     let draft = parse_draft(&f)?;
-    repo.update_workflow(user.account_id, wf.id, &draft, user.role).await?;
+    repo.update_workflow(user.account_id, wf.id, &draft, user.id, user.role).await?;
     session.flash(Flash::success("Workflow saved."));
     Ok(see_other(&format!("/workflows/{}", wf.id)))
 }
@@ -237,9 +238,12 @@ pub async fn set_status(path: web::Path<String>, session: TypedSession, CurrentU
 }
 
 /// `POST /workflows/{id}/delete`: remove the workflow and its history.
-pub async fn remove(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+pub async fn remove(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
-    repo.delete_workflow(user.account_id, wf.id, user.role).await?;
+    if f.get("confirm") != Some("remove") {
+        return Err(AppError::BadRequest("Confirm the removal in its dialog: the workflow and its run history are removed for good.".into()));
+    }
+    repo.delete_workflow(user.account_id, wf.id, user.id, user.role).await?;
     session.flash(Flash::success(format!("Workflow “{}” removed.", wf.name)));
     Ok(see_other("/workflows"))
 }

@@ -276,7 +276,13 @@ both_backends!(async fn only_an_admin_activates_a_workflow_that_deletes(db: Test
     let wf = create_workflow(&mut admin, NAME, TAG).await;
 
     // a regular user sees no Activate button, and a forged request is refused
-    user.get(&format!("/workflows/{wf}")).await.assert_status(200).assert_contains("Only an admin can activate");
+    let page = user.get(&format!("/workflows/{wf}")).await;
+    page.assert_status(200)
+        .assert_contains("only an admin can activate, pause, change or remove it")
+        .assert_contains("only an admin can test it")
+        .assert_not_contains("Activate</button>")
+        .assert_not_contains("Remove</button>")
+        .assert_not_contains("Save changes");
     let before = snapshot(&f.raw).await;
     user.post(&format!("/workflows/{wf}/status"), &[("status", "active")]).await.assert_status(403);
     assert_eq!(status_of(&f.raw, wf).await, "draft");
@@ -301,11 +307,120 @@ both_backends!(async fn only_an_admin_activates_a_workflow_that_deletes(db: Test
     admin.get(&format!("/workflows/{wf}")).await.assert_contains("Activated by Acme Admin").assert_contains("Pause");
     admin.get("/audit").await.assert_status(200).assert_contains("Workflow activated");
 
-    // pausing needs no admin: it can only stop deletions
-    user.post(&format!("/workflows/{wf}/status"), &[("status", "paused")]).await.assert_see_other(&format!("/workflows/{wf}"));
+    // a regular user can neither pause, change nor remove the admin's deleting
+    // workflow: 403, nothing changed, nothing audited
+    let before = snapshot(&f.raw).await;
+    let definition = || async { f.raw.one::<(String, String, Option<String>, String)>("select name, status, trigger_tag, actions from workflows where id = $1", args![wf]).await };
+    let defined = definition().await;
+    user.post(&format!("/workflows/{wf}/status"), &[("status", "paused")]).await.assert_status(403);
+    user.post(&format!("/workflows/{wf}/status"), &[("status", "draft")]).await.assert_status(403);
+    user.post(&format!("/workflows/{wf}"), &[("name", "Harmless"), ("trigger_tag", TAG), ("action", "add_tag"), ("action_tag", "X")])
+        .await
+        .assert_status(403);
+    user.post(&format!("/workflows/{wf}/delete"), &[("confirm", "remove")]).await.assert_status(403);
+    assert_eq!(definition().await, defined);
+    assert_eq!(snapshot(&f.raw).await, before);
+    for action in ["workflow_pause", "workflow_edit", "workflow_remove"] {
+        assert!(audit_rows(&f.raw, f.acc.id, action).await.is_empty(), "{action}");
+    }
+
+    // the admin pauses it: audited
+    admin.post(&format!("/workflows/{wf}/status"), &[("status", "paused")]).await.assert_see_other(&format!("/workflows/{wf}"));
     assert_eq!(status_of(&f.raw, wf).await, "paused");
+    let paused = audit_rows(&f.raw, f.acc.id, "workflow_pause").await;
+    assert_eq!((paused.len(), paused[0].5), (1, Some(f.acc.admin.0)));
+    assert!(paused[0].6.contains("paused") && paused[0].6.contains(NAME), "{:?}", paused[0]);
     user.post(&format!("/workflows/{wf}/status"), &[("status", "active")]).await.assert_status(403);
     assert_eq!(status_of(&f.raw, wf).await, "paused");
+
+    // removing asks for its dialog's confirmation, then removes it and its runs: audited
+    f.raw
+        .exec("insert into workflow_runs (account_id, workflow_id, contact_id, state, created_at) values ($1, $2, 0, 'done', 0)", args![f.acc.id, wf])
+        .await;
+    admin.get(&format!("/workflows/{wf}")).await.assert_contains("id=\"remove-dialog\"").assert_contains("name=\"confirm\" value=\"remove\"");
+    admin.post(&format!("/workflows/{wf}/delete"), &[]).await.assert_status(400);
+    assert_eq!(f.raw.count("workflows", "id = $1", args![wf]).await, 1);
+    admin.post(&format!("/workflows/{wf}/delete"), &[("confirm", "remove")]).await.assert_see_other("/workflows");
+    assert_eq!(f.raw.count("workflows", "id = $1", args![wf]).await, 0);
+    assert_eq!(f.raw.count("workflow_runs", "workflow_id = $1", args![wf]).await, 0);
+    let removed = audit_rows(&f.raw, f.acc.id, "workflow_remove").await;
+    assert_eq!((removed.len(), removed[0].5), (1, Some(f.acc.admin.0)));
+    assert!(removed[0].6.contains(NAME) && removed[0].6.contains("1 runs"), "{:?}", removed[0]);
+    admin.get("/audit").await.assert_contains("Workflow removed").assert_contains("Workflow paused");
+});
+
+both_backends!(async fn a_regular_user_cannot_make_a_workflow_delete(db: TestDb) {
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let mut user = app.user().await;
+    let ann = f.contact("Annabel", None, &[]).await;
+    // the user's own workflow, adding a tag: theirs to activate and edit
+    let r = user
+        .post("/workflows", &[("name", "Tagger"), ("trigger_tag", "Later"), ("action", "add_tag"), ("action_tag", "Seen")])
+        .await;
+    r.assert_status(303);
+    let wf: i64 = r.location().and_then(|l| l.strip_prefix("/workflows/")).and_then(|i| i.parse().ok()).expect("the workflow");
+    activate(&mut user, wf).await;
+    // the race of the outside test: activate, then change the action to Delete
+    // contact. Refused whatever the order; a deleting draft cannot be created either
+    let before = snapshot(&f.raw).await;
+    for status in ["draft", "active"] {
+        f.raw.exec("update workflows set status = $1 where id = $2", args![status, wf]).await;
+        user.post(&format!("/workflows/{wf}"), &[("name", "Tagger"), ("trigger_tag", "Later"), ("action", "delete_contact")]).await.assert_status(403);
+        let actions: (String,) = f.raw.one("select actions from workflows where id = $1", args![wf]).await;
+        assert!(!actions.0.contains("delete_contact"), "{}", actions.0);
+    }
+    user.post("/workflows", &[("name", "Sneaky"), ("trigger_tag", "Later"), ("action", "delete_contact")]).await.assert_status(403);
+    assert_eq!(snapshot(&f.raw).await, before);
+    assert_eq!(f.raw.count("workflows", "1 = 1", &[]).await, 1);
+
+    // a run queued by a tag nobody confirmed never deletes, even if the workflow was
+    // made to delete before it ran (by an admin, here straight in the database)
+    f.raw.exec("update workflows set actions = $1 where id = $2", args![r#"[{"kind":"delete_contact"}]"#, wf]).await;
+    f.raw
+        .exec(
+            "insert into workflow_runs (account_id, workflow_id, contact_id, created_at, triggered_by_user_id, delete_confirmed) values ($1, $2, $3, 0, $4, 0)",
+            args![f.acc.id, wf, ann, f.acc.user],
+        )
+        .await;
+    wait_runs_settled(&f.raw, wf, 1, WAIT).await;
+    let (state, error): (String, Option<String>) = f.raw.one("select state, error from workflow_runs where workflow_id = $1", args![wf]).await;
+    assert_eq!(state, "failed");
+    assert!(error.unwrap_or_default().contains("without an admin's DELETE confirmation"));
+    assert!(is_live(&f.raw, ann).await);
+});
+
+both_backends!(async fn a_tag_that_starts_a_deleting_workflow_through_another_one_needs_an_admin(db: TestDb) {
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let ann = f.contact("Annabel", None, &[]).await;
+    let mut admin = app.admin().await;
+    let mut user = app.user().await;
+    let wf = create_workflow(&mut admin, NAME, TAG).await;
+    activate(&mut admin, wf).await;
+    // a harmless-looking workflow of the user's: "Bounced" adds "Unsubscribed"
+    let r = user.post("/workflows", &[("name", "Bounce handling"), ("trigger_tag", "Bounced"), ("action", "add_tag"), ("action_tag", TAG)]).await;
+    let chain: i64 = r.location().and_then(|l| l.strip_prefix("/workflows/")).and_then(|i| i.parse().ok()).expect("the workflow");
+    activate(&mut user, chain).await;
+
+    // tagging "Bounced" would delete through the chain: refused for the user, by the
+    // tag, by its test run, by import; nothing changes
+    let before = snapshot(&f.raw).await;
+    let r = user.post(&format!("/contacts/{ann}/tags"), &[("tag_name", "Bounced")]).await;
+    r.assert_status(403);
+    assert!(plain(&r.body).contains("Adding “Bounced” runs “Remove unsubscribed”, which deletes 1 contact."), "{}", r.body);
+    let a = ann.to_string();
+    user.post(&format!("/workflows/{chain}/test"), &[("contact_id", &a)]).await.assert_status(403);
+    let csv = format!("name,email,tags\nBo Unce,bo@example.test,Bounced\n");
+    import(&mut user, csv.as_bytes()).await.assert_status(403);
+    assert_eq!(snapshot(&f.raw).await, before);
+
+    // the admin confirms: both workflows run, the deletion names the admin as trigger
+    tag_on_page_confirmed(&mut admin, &f.raw, ann, "Bounced").await;
+    eventually("Annabel to be deleted through the chain", WAIT, || is_deleted(&f.raw, ann)).await;
+    let batch = batch_of(&f.raw, ann).await.expect("a batch");
+    let t: (Option<i64>, Option<i64>) = f.raw.one("select workflow_id, triggered_by_user_id from deletion_batches where id = $1", args![batch]).await;
+    assert_eq!(t, (Some(wf), Some(f.acc.admin.0)));
 });
 
 both_backends!(async fn an_active_workflow_deletes_a_contact_tagged_on_its_page(db: TestDb) {

@@ -188,7 +188,7 @@ pub async fn make_targets(f: &Fixture, acc: &TestAccount) -> Targets {
         .expect("delete the contact of the batch");
     let wf_name = format!("Zqflow{tag}{n}");
     let draft = WorkflowDraft::parse(&wf_name, "Unsubscribed", vec![WorkflowAction::DeleteContact]).expect("a workflow draft");
-    let workflow = f.repo.create_workflow(acc.id, &draft).await.expect("create the workflow");
+    let workflow = f.repo.create_workflow(acc.id, &draft, contacts_admin::domain::Role::Admin).await.expect("create the workflow");
     Targets {
         contact,
         contact_email: contact_email.clone(),

@@ -112,6 +112,7 @@ pub fn fields_for(route: &RouteInfo, t: &Targets, acc: &TestAccount) -> (Vec<(St
             false,
         ),
         ("post", "/workflows/{id}/status") => (fp(&[("status", "active".into())]), false),
+        ("post", "/workflows/{id}/delete") => (fp(&[("confirm", "remove".into())]), false),
         ("get", "/workflows/{id}/contacts") => (fp(&[("q", "zq".into())]), false),
         ("get", "/workflows/{id}/test") => (fp(&[("contact_id", c)]), true),
         ("post", "/workflows/{id}/test") => (fp(&[("contact_id", c), ("confirm", "DELETE".into())]), true),
@@ -227,9 +228,14 @@ impl Tally {
 }
 
 /// Routes a regular user may use in general but not on a workflow that deletes
-/// contacts (R1, W2, W3): activating it, and testing it.
-const USER_DENIED_ON_DELETING_WORKFLOW: &[(&str, &str)] =
-    &[("post", "/workflows/{id}/status"), ("post", "/workflows/{id}/test"), ("get", "/workflows/{id}/test")];
+/// contacts (R1, W2, W3): activating or pausing it, changing it, removing it, testing it.
+const USER_DENIED_ON_DELETING_WORKFLOW: &[(&str, &str)] = &[
+    ("post", "/workflows/{id}/status"),
+    ("post", "/workflows/{id}"),
+    ("post", "/workflows/{id}/delete"),
+    ("post", "/workflows/{id}/test"),
+    ("get", "/workflows/{id}/test"),
+];
 
 both_backends!(async fn every_route_refuses_anonymous_users_other_roles_other_accounts_and_forged_posts(db: TestDb) {
     let app = spawn_app(db).await;
