@@ -276,6 +276,8 @@ struct TestPreview {
     steps: Vec<String>,
     deletes: bool,
     impact: Vec<String>,
+    /// The tags it adds start other workflows that delete: why.
+    chained: Vec<String>,
 }
 
 /// `GET /workflows/{id}/test?contact_id=`: exactly what the actions will do (W2).
@@ -318,7 +320,33 @@ pub async fn test_preview(
             impact.push(super::page::plural(i.active_enrollments, "active enrollment stops", "active enrollments stop"));
         }
     }
-    render(&TestPreview { csrf: session.csrf_token()?, wf_id: wf.id.0, contact_id: cid.0, contact_name: name, steps, deletes: wf.deletes(), impact })
+    // its tags may start workflows that delete: the same refusal or confirmation as a
+    // tag added by hand
+    let mut chained = Vec::new();
+    if !wf.deletes() {
+        for tag in wf.actions.iter().filter_map(|a| match a {
+            WorkflowAction::AddTag { tag } => Some(tag),
+            _ => None,
+        }) {
+            let t = repo.tag_triggers(user.account_id, tag.as_str()).await?;
+            if !t.deleting.is_empty() {
+                chained.push(t.explain(tag.as_str(), 1));
+            }
+        }
+        if !chained.is_empty() && !user.role.is_admin() {
+            return Err(AppError::Forbidden(format!("{} Only an admin may delete contacts.", chained.join(" "))));
+        }
+    }
+    render(&TestPreview {
+        csrf: session.csrf_token()?,
+        wf_id: wf.id.0,
+        contact_id: cid.0,
+        contact_name: name,
+        steps,
+        deletes: wf.deletes() || !chained.is_empty(),
+        impact,
+        chained,
+    })
 }
 
 /// `POST /workflows/{id}/test`: run the actions once on one contact, whatever the

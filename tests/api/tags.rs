@@ -103,3 +103,37 @@ both_backends!(async fn bulk_add_tag_tags_the_selected_or_all_matching_contacts(
     assert_eq!(snapshot(&f.raw).await, before);
     assert_eq!(tags_of(&f.raw, cara).await, Vec::<String>::new());
 });
+
+both_backends!(async fn a_contact_holds_at_most_a_hundred_tags(db: TestDb) {
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let full = f.contact("Full", None, &[]).await;
+    let other = f.contact("Other", None, &[]).await;
+    // 100 tags, as a flood of requests would leave it
+    for i in 0..100 {
+        f.raw
+            .exec("insert into contact_tags (contact_id, tag, account_id, created_at) values ($1, $2, $3, 0)", args![full, format!("T{i:03}"), f.acc.id])
+            .await;
+    }
+    let mut c = app.user().await;
+    let before = snapshot(&f.raw).await;
+
+    // the 101st tag on its page, and a bulk tag that includes it: 400, nothing tagged
+    let r = c.post(&format!("/contacts/{full}/tags"), &[("tag_name", "One more")]).await;
+    r.assert_status(400).assert_contains("1 selected contact already has 100 tags, the most a contact can have");
+    let ids = [("ids", full.to_string()), ("ids", other.to_string()), ("tag_name", "One more".to_string())];
+    let ids: Vec<(&str, &str)> = ids.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.post("/contacts/tags", &ids).await.assert_status(400).assert_contains("nothing was tagged");
+    assert_eq!(snapshot(&f.raw).await, before, "a refused tag changes nothing");
+    assert!(tags_of(&f.raw, other).await.is_empty());
+    // a tag it already has is no new tag: fine
+    c.post(&format!("/contacts/{full}/tags"), &[("tag_name", "T000")]).await.assert_see_other(&format!("/contacts/{full}"));
+    // a new contact with more than 100 tags is refused with the form kept
+    let many: Vec<String> = (0..101).map(|i| format!("N{i}")).collect();
+    let r = c.post("/contacts", &[("first_name", "Tagged"), ("tags", &many.join(","))]).await;
+    r.assert_status(400).assert_contains("A contact has at most 100 tags.").assert_contains("value=\"Tagged\"");
+    assert_eq!(snapshot(&f.raw).await, before);
+    // and its page shows everything well below a megabyte
+    let page = c.get(&format!("/contacts/{full}")).await;
+    assert!(page.body.len() < 200_000, "the page of a contact with 100 tags is {} bytes", page.body.len());
+});

@@ -113,3 +113,45 @@ both_backends!(async fn tenant_ids_of_another_account_change_nothing_there(db: T
     assert_eq!(b_events.len(), 1);
     assert_eq!((b_events[0].action.as_str(), b_events[0].batch_id), ("delete", Some(b_batch.0)));
 });
+
+both_backends!(async fn r1_a_tag_that_starts_a_deleting_workflow_needs_an_admin_who_confirmed(db: TestDb) {
+    use contacts_admin::domain::{NewContact, Role, TagAuthority, WorkflowAction, WorkflowDraft, WorkflowStatus};
+    let f = Fixture::new(db).await;
+    let ann = f.contact("Ann", None, &[]).await;
+    let draft = WorkflowDraft::parse("Remove unsubscribed", "Unsubscribed", vec![WorkflowAction::DeleteContact]).unwrap();
+    let wf = f.repo.create_workflow(f.acc.id, &draft, Role::Admin).await.unwrap();
+    f.repo.set_workflow_status(f.acc.id, wf, WorkflowStatus::Active, f.acc.admin, Role::Admin).await.unwrap();
+    let tag = TagName::parse("Unsubscribed").unwrap();
+    let runs = || f.raw.count("workflow_runs", "1 = 1", &[]);
+    let tagged = || f.raw.count("contact_tags", "tag = 'Unsubscribed'", &[]);
+
+    // a regular user: refused, whatever they typed
+    for by in [f.acc.user_tagging(), TagAuthority::person(f.acc.user, Role::User, Some(confirm()))] {
+        forbidden(f.repo.add_tag(f.acc.id, &sel(&[ann]), &tag, by).await, "a user's tag");
+    }
+    let mut c = NewContact::parse("Una", "", "una@example.test", "", "").unwrap();
+    c.tags = vec![tag.clone()];
+    forbidden(f.repo.create_contact(f.acc.id, &c, f.acc.user_tagging()).await, "a user's new tagged contact");
+    // an admin without the typed DELETE: asked for it
+    let asked = f.repo.add_tag(f.acc.id, &sel(&[ann]), &tag, TagAuthority::person(f.acc.admin, Role::Admin, None)).await;
+    match asked {
+        Err(RepoError::ConfirmationRequired(m)) => assert!(m.contains("runs “Remove unsubscribed”, which deletes 1 contact"), "{m}"),
+        other => panic!("expected a request for confirmation, got {other:?}"),
+    }
+    // a chained run carries no more than its trigger agreed to
+    forbidden(f.repo.add_tag(f.acc.id, &sel(&[ann]), &tag, TagAuthority::chained(Some(f.acc.user), false)).await, "a chained tag");
+    assert_eq!((tagged().await, runs().await), (0, 0), "nothing tagged, nothing queued");
+    assert_eq!(f.raw.count("contacts", "email = 'una@example.test'", &[]).await, 0);
+    assert!(!is_deleted(&f.raw, ann).await);
+
+    // the admin who confirmed: tagged, and the run remembers who and that they confirmed
+    let done = f.repo.add_tag(f.acc.id, &sel(&[ann]), &tag, f.acc.admin_confirmed()).await.unwrap();
+    assert_eq!(done, vec![ann]);
+    let run: (i64, Option<i64>, i64) =
+        f.raw.one("select workflow_id, triggered_by_user_id, delete_confirmed from workflow_runs", &[]).await;
+    assert_eq!(run, (wf.0, Some(f.acc.admin.0), 1));
+    // another account's workflow on the same tag is not this account's concern
+    let other = create_account(&f.repo, "Globex").await;
+    let theirs = create_contact(&f.repo, other.id, "Zed", None, &[]).await;
+    assert_eq!(f.repo.add_tag(other.id, &sel(&[theirs]), &tag, other.user_tagging()).await.unwrap(), vec![theirs]);
+});
