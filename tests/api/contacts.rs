@@ -302,7 +302,6 @@ both_backends!(async fn the_contact_page_is_404_for_other_accounts_deleted_and_m
 
     for path in [
         format!("/contacts/{theirs}"),
-        format!("/contacts/{gone}"),
         "/contacts/abc".to_string(),
         "/contacts/0".to_string(),
         "/contacts/-5".to_string(),
@@ -316,9 +315,22 @@ both_backends!(async fn the_contact_page_is_404_for_other_accounts_deleted_and_m
         assert!(!r.body.contains("Goneril"), "{path} shows no deleted contact");
         assert!(!r.body.contains("signed"), "{path} serves no file");
     }
-    // B's admin can see their own contact
+    // a deleted contact: a regular user gets the 404 of a contact that is gone; an
+    // admin sees that it was deleted, by whom, and Restore (R11)
+    let mut u = app.user().await;
+    let r = u.get(&format!("/contacts/{gone}")).await;
+    r.assert_status(404);
+    assert!(!r.body.contains("Goneril"));
+    c.get(&format!("/contacts/{gone}"))
+        .await
+        .assert_status(200)
+        .assert_contains("This contact was deleted")
+        .assert_contains("Restore Goneril Tester")
+        .assert_not_contains("Delete contact");
+    // B's admin can see their own contact, and not A's deleted one
     let mut b = app.admin_b().await;
     b.get(&format!("/contacts/{theirs}")).await.assert_status(200).assert_contains("Zedekiah");
+    b.get(&format!("/contacts/{gone}")).await.assert_status(404).assert_not_contains("Goneril");
 });
 
 both_backends!(async fn names_are_escaped_on_every_page(db: TestDb) {
