@@ -85,10 +85,17 @@ async fn a_workflow_is_built_tested_activated_and_run_by_a_tag() {
     ui.wait_until("document.readyState === 'complete' && document.querySelector('h1 .badge-status-active')", "the workflow to be active").await;
     assert!(ui.text(".page-head").await.contains("Activated by Acme Admin"));
 
-    // a tag added on another contact's page deletes that contact
+    // a tag added on another contact's page deletes that contact, once the admin has
+    // read what it starts and typed DELETE
     ui.goto(&format!("/contacts/{tagged}")).await;
     ui.type_into("#add-tag", "Unsubscribed").await;
     ui.click(&format!("form[action='/contacts/{tagged}/tags'] button[type=submit]")).await;
+    ui.wait_until("document.readyState === 'complete' && !!document.getElementById('tag-confirm')", "the typed-DELETE form of a tag that deletes").await;
+    assert!(ui.text("#tag-confirm-form").await.contains("runs “Remove unsubscribed contacts”, which deletes 1 contact"));
+    assert!(!app.is_deleted(tagged).await, "nothing happens before the confirmation");
+    ui.type_into("#tag-confirm", "DELETE").await;
+    ui.wait_until("!document.getElementById('tag-confirm-submit').disabled", "“DELETE” to unlock the button").await;
+    ui.click("#tag-confirm-submit").await;
     let start = Instant::now();
     while !app.is_deleted(tagged).await {
         if start.elapsed() > Duration::from_secs(20) {
