@@ -393,9 +393,7 @@ fn tag_confirmation(f: &Fields) -> WebResult<Option<DeleteConfirmation>> {
 
 /// What an admin reads before a tag that starts workflows that delete: the message,
 /// and the typed DELETE that sends the same request again.
-#[derive(Template)]
-#[template(path = "_tag_confirm.html")]
-struct TagConfirmFragment {
+struct TagConfirm {
     message: String,
     csrf: String,
     hidden: Vec<(String, String)>,
@@ -406,16 +404,19 @@ struct TagConfirmFragment {
     export_query: String,
 }
 
+/// The form alone, for the dialog of bulk Add tag.
+#[derive(Template)]
+#[template(path = "_tag_confirm.html")]
+struct TagConfirmFragment {
+    form: TagConfirm,
+}
+
+/// The form on a page of its own, for a tag added on a contact's page.
 #[derive(Template)]
 #[template(path = "tag_confirm.html")]
 struct TagConfirmPage {
     page: PageCtx,
-    message: String,
-    csrf: String,
-    hidden: Vec<(String, String)>,
-    action: Option<String>,
-    cancel: Option<String>,
-    export_query: String,
+    form: TagConfirm,
 }
 
 /// Tells, after a tag that started deletions, where they can be undone.
@@ -439,15 +440,15 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
     let by = TagAuthority::person(user.id, user.role, confirm);
     let tagged = match repo.add_tag(user.account_id, &sel, &tag, by).await {
         Err(RepoError::ConfirmationRequired(message)) => {
-            let body = TagConfirmFragment {
+            let form = TagConfirm {
                 message,
                 csrf: session.csrf_token()?,
                 hidden: Vec::new(),
                 action: None,
                 cancel: None,
                 export_query: f.selection_query(),
-            }
-            .render()?;
+            };
+            let body = TagConfirmFragment { form }.render()?;
             return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
         }
         other => other?,
@@ -591,16 +592,15 @@ pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser
     let tagged = match repo.add_tag(user.account_id, &Selection::ids(vec![id])?, &tag, by).await {
         Err(RepoError::ConfirmationRequired(message)) => {
             let page = PageCtx::new(&session, &user, "contacts", "Confirm: this tag deletes the contact")?;
-            let body = TagConfirmPage {
-                csrf: page.csrf.clone(),
-                page,
+            let form = TagConfirm {
                 message,
+                csrf: page.csrf.clone(),
                 hidden: vec![("tag_name".into(), tag.as_str().to_string())],
                 action: Some(format!("/contacts/{id}/tags")),
                 cancel: Some(format!("/contacts/{id}")),
                 export_query: format!("?ids={id}"),
-            }
-            .render()?;
+            };
+            let body = TagConfirmPage { page, form }.render()?;
             return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
         }
         other => other?,
