@@ -3,12 +3,11 @@
 //! midway says what came back and the audit log counts it; a busy database is never a 500.
 
 use crate::app::{spawn_app, spawn_app_with, TestApp};
-use crate::support::{Fixture, Raw};
+use crate::support::{refuse_restoring, Fixture, Raw};
 use crate::{args, audit_rows, both_backends, is_deleted, sqlite_only};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, BatchId, ContactId, DeleteConfirmation, Selection};
 use contacts_admin::jobs::bulk::BulkSettings;
-use contacts_admin::repo::Backend;
 
 /// `n` contacts with their own emails, deleted in one batch an hour ago.
 async fn deleted_batch(f: &Fixture, n: usize) -> (Vec<ContactId>, BatchId) {
@@ -39,40 +38,6 @@ async fn restore_jobs_settled(raw: &Raw) {
     while raw.count("bulk_jobs", "kind = 'restore' and state in ('queued', 'running')", &[]).await > 0 {
         assert!(std::time::Instant::now() < deadline, "restore jobs still running after two minutes");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// A trigger that makes the database refuse to restore `contact` (see the repository
-/// tests): a real failure inside a chunk's transaction.
-async fn refuse_restoring(raw: &Raw, backend: Backend, contact: ContactId) {
-    match backend {
-        Backend::Sqlite => {
-            raw.exec(
-                &format!(
-                    "create trigger refuse_restore before update of deleted_at on contacts
-                     when old.id = {contact} and new.deleted_at is null
-                     begin select raise(abort, 'this contact may not come back'); end"
-                ),
-                &[],
-            )
-            .await;
-        }
-        Backend::Postgres => {
-            raw.exec(
-                "create function refuse_restore() returns trigger language plpgsql as
-                 $$ begin raise exception 'this contact may not come back'; end $$",
-                &[],
-            )
-            .await;
-            raw.exec(
-                &format!(
-                    "create trigger refuse_restore before update on contacts for each row
-                     when (old.id = {contact} and new.deleted_at is null) execute function refuse_restore()"
-                ),
-                &[],
-            )
-            .await;
-        }
     }
 }
 

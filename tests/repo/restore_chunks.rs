@@ -3,7 +3,7 @@
 //! leaves an audit trail of exactly what came back; a large restore runs as a background
 //! job with its own cursor; two restores of one batch at once restore each contact once.
 
-use crate::support::{Fixture, Raw};
+use crate::support::{refuse_restoring, Fixture, Raw};
 use crate::{args, audit, both_backends, delete_ids};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, BatchId, ContactId};
@@ -28,40 +28,6 @@ async fn live_among(raw: &Raw, ids: &[ContactId]) -> i64 {
 /// What the audit log says was restored, summed over its restore events.
 async fn audited_restores(f: &Fixture) -> i64 {
     audit(&f.repo, f.acc.id, AuditAction::Restore).await.iter().map(|e| e.contact_count).sum()
-}
-
-/// A trigger that makes the database refuse to restore `contact`: a real failure in the
-/// middle of a restore, raised by the database inside the chunk's transaction.
-async fn refuse_restoring(raw: &Raw, backend: Backend, contact: ContactId) {
-    match backend {
-        Backend::Sqlite => {
-            raw.exec(
-                &format!(
-                    "create trigger refuse_restore before update of deleted_at on contacts
-                     when old.id = {contact} and new.deleted_at is null
-                     begin select raise(abort, 'this contact may not come back'); end"
-                ),
-                &[],
-            )
-            .await;
-        }
-        Backend::Postgres => {
-            raw.exec(
-                "create function refuse_restore() returns trigger language plpgsql as
-                 $$ begin raise exception 'this contact may not come back'; end $$",
-                &[],
-            )
-            .await;
-            raw.exec(
-                &format!(
-                    "create trigger refuse_restore before update on contacts for each row
-                     when (old.id = {contact} and new.deleted_at is null) execute function refuse_restore()"
-                ),
-                &[],
-            )
-            .await;
-        }
-    }
 }
 
 async fn allow_restoring(raw: &Raw, backend: Backend) {

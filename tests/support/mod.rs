@@ -652,3 +652,37 @@ pub async fn assert_associated(raw: &Raw, contact: ContactId, expected: i64) {
         assert_eq!(n, expected, "rows of {table} for contact {contact}");
     }
 }
+
+/// A trigger that makes the database refuse to restore `contact`: a real failure in the
+/// middle of a restore, raised by the database inside the chunk's transaction.
+pub async fn refuse_restoring(raw: &Raw, backend: Backend, contact: ContactId) {
+    match backend {
+        Backend::Sqlite => {
+            raw.exec(
+                &format!(
+                    "create trigger refuse_restore before update of deleted_at on contacts
+                     when old.id = {contact} and new.deleted_at is null
+                     begin select raise(abort, 'this contact may not come back'); end"
+                ),
+                &[],
+            )
+            .await;
+        }
+        Backend::Postgres => {
+            raw.exec(
+                "create function refuse_restore() returns trigger language plpgsql as
+                 $$ begin raise exception 'this contact may not come back'; end $$",
+                &[],
+            )
+            .await;
+            raw.exec(
+                &format!(
+                    "create trigger refuse_restore before update on contacts for each row
+                     when (old.id = {contact} and new.deleted_at is null) execute function refuse_restore()"
+                ),
+                &[],
+            )
+            .await;
+        }
+    }
+}
