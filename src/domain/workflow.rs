@@ -196,12 +196,17 @@ impl TagTriggers {
         out
     }
 
+    /// The deleting workflows' names, quoted: "“A”", "“A”, “B”".
+    pub fn deleting_names(&self) -> String {
+        self.deleting.iter().map(|n| format!("“{n}”")).collect::<Vec<_>>().join(", ")
+    }
+
     /// Why adding `tag` to `contacts` contacts needs an admin's typed DELETE.
     pub fn explain(&self, tag: &str, contacts: u64) -> String {
-        let names: Vec<String> = self.deleting.iter().map(|n| format!("“{n}”")).collect();
-        let (runs, verb) = match names.len() {
-            1 => (names[0].clone(), "deletes"),
-            _ => (format!("the workflows {}", names.join(", ")), "delete"),
+        let names = self.deleting_names();
+        let (runs, verb) = match self.deleting.len() {
+            1 => (names, "deletes"),
+            _ => (format!("the workflows {names}"), "delete"),
         };
         let n = super::plural(contacts as i64, "contact", "contacts");
         format!("Adding “{tag}” runs {runs}, which {verb} {n}.")

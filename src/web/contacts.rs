@@ -426,8 +426,8 @@ async fn deleting_note(repo: &Repo, user: &crate::repo::UserInfo, tag: &TagName,
     }
     let t = repo.tag_triggers(user.account_id, tag.as_str()).await?;
     Ok((!t.deleting.is_empty()).then(|| {
-        let names: Vec<String> = t.deleting.iter().map(|n| format!("“{n}”")).collect();
-        format!(" {} deleting them: they can be restored for 60 days.", if names.len() == 1 { format!("{} is", names[0]) } else { format!("{} are", names.join(", ")) })
+        let verb = if t.deleting.len() == 1 { "is" } else { "are" };
+        format!(" {} {verb} deleting them: they can be restored for 60 days.", t.deleting_names())
     }))
 }
 
