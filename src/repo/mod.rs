@@ -31,7 +31,7 @@ use std::time::Duration;
 pub use accounts::{LoginUser, UserInfo};
 pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
-pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, DeletedSummary, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
@@ -392,6 +392,12 @@ impl Repo {
 
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
+    }
+
+    /// The same database read through another clock: the demo seed deletes with the
+    /// clock set a few days back, so its deletions are as old as the story it tells.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Repo {
+        Repo { db: self.db.clone(), clock, work_queued: self.work_queued.clone() }
     }
 
     /// Resolves when this process has queued background work since the last call.
