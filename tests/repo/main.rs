@@ -11,6 +11,7 @@ mod support;
 
 mod access;
 mod deletion;
+mod demo_seed;
 mod impact;
 mod list_order;
 mod pagination;
