@@ -21,9 +21,41 @@ impl DeleteConfirmation {
     }
 }
 
+/// Deleting every contact of an account asks for more than DELETE: the number of
+/// contacts, typed (digits, with or without thousands separators). A deletion that was
+/// confirmed for 20,000 contacts does not go ahead when the account has 20,001 by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountConfirmation(());
+
+impl CountConfirmation {
+    pub fn parse(typed: Option<&str>, count: i64, account: &str) -> Result<Self, InvalidInput> {
+        let digits: String = typed.unwrap_or("").chars().filter(|c| !matches!(c, ',' | '.' | ' ' | '\u{a0}' | '\u{202f}' | '\'' | '_')).collect();
+        let matches = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && digits.parse::<i64>().ok() == Some(count);
+        if matches {
+            Ok(CountConfirmation(()))
+        } else {
+            Err(InvalidInput::new(format!(
+                "This deletes every contact in {account}: type the number of contacts, {}, to confirm.",
+                super::thousands(count)
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleting_everything_needs_the_exact_count() {
+        for ok in ["20000", "20,000", "20 000", "20.000", " 20000 "] {
+            assert!(CountConfirmation::parse(Some(ok), 20_000, "Big").is_ok(), "{ok:?}");
+        }
+        for bad in [None, Some(""), Some("19999"), Some("20001"), Some("2e4"), Some("-20000"), Some("20000 contacts"), Some("DELETE")] {
+            let e = CountConfirmation::parse(bad, 20_000, "Big").unwrap_err();
+            assert_eq!(e.0, "This deletes every contact in Big: type the number of contacts, 20,000, to confirm.", "{bad:?}");
+        }
+    }
 
     #[test]
     fn only_the_exact_text_confirms() {

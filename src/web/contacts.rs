@@ -5,7 +5,7 @@ use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName};
+use crate::domain::{Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName, When};
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -218,6 +218,11 @@ pub struct ImpactLine {
 struct DeleteDialog {
     count: i64,
     count_text: String,
+    /// "Delete Ana Li?" for one contact, "Delete 20,000 contacts?" for more.
+    subject: String,
+    /// "This deletes every contact in Big: 20,000", when it does: the count must be
+    /// typed as well as DELETE.
+    everything: Option<String>,
     removed: Vec<ImpactLine>,
     anything_removed: bool,
     warnings: Vec<ImpactLine>,
@@ -282,9 +287,19 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         return Err(AppError::BadRequest("None of the selected contacts exist any more in this account; nothing to delete.".into()));
     }
     let (removed, warnings) = impact_lines(&impact);
+    let count_text = plural(impact.contacts, "contact", "contacts");
+    let subject = match impact.contacts {
+        1 => repo.selection_page(user.account_id, &sel, 0, 1).await?.first().map_or_else(|| count_text.clone(), ContactRow::display_name),
+        _ => count_text.clone(),
+    };
+    let everything = deletes_everything(&repo, user.account_id, impact.contacts)
+        .await?
+        .then(|| format!("This deletes every contact in {}: {}", user.account_name, thousands(impact.contacts)));
     render(&DeleteDialog {
         count: impact.contacts,
-        count_text: plural(impact.contacts, "contact", "contacts"),
+        count_text,
+        subject,
+        everything,
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
@@ -308,6 +323,12 @@ impl AlertFragment {
     pub fn from_flash(f: Flash, csrf: String) -> Self {
         AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
     }
+}
+
+/// True when deleting `count` contacts leaves the account with none (and that is more
+/// than one contact): the dialog and the server then ask for the count to be typed.
+async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, count: i64) -> WebResult<bool> {
+    Ok(count > 1 && count >= repo.count_contacts(account, &ContactFilter::default()).await?)
 }
 
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
@@ -335,6 +356,9 @@ pub async fn delete(
         return Err(AppError::NotFound(
             "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
         ));
+    }
+    if deletes_everything(&repo, user.account_id, count).await? {
+        CountConfirmation::parse(f.get("confirm_count"), count, &user.account_name)?;
     }
     if count > bulk.threshold {
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
@@ -486,14 +510,14 @@ struct ContactPageTpl {
 }
 
 impl ContactPageTpl {
-    fn date(&self, ms: &i64) -> String {
-        crate::repo::from_millis(*ms).format("%b %-d, %Y %H:%M").to_string()
+    fn date(&self, ms: &i64) -> When {
+        self.page.user.zone.minute(crate::repo::from_millis(*ms))
     }
     fn money(&self, cents: &i64) -> String {
         format!("${}", thousands(cents / 100))
     }
-    fn opt_date(&self, ms: &Option<i64>) -> String {
-        ms.map(|m| self.date(&m)).unwrap_or_else(|| "—".into())
+    fn opt_date(&self, ms: &Option<i64>) -> Option<When> {
+        ms.map(|m| self.date(&m))
     }
     fn contact_initial(&self) -> String {
         self.c.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
@@ -542,8 +566,7 @@ struct DeletedContactPage {
     id: i64,
     name: String,
     email: String,
-    deleted: String,
-    deleted_iso: String,
+    deleted: When,
     by: String,
     triggered_by: Option<String>,
     reason: Option<String>,
@@ -568,8 +591,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         id: c.id,
         name: c.display_name(),
         email: c.email.clone().unwrap_or_default(),
-        deleted: c.deleted().format("%b %-d, %Y %H:%M UTC").to_string(),
-        deleted_iso: c.deleted().to_rfc3339_opts(SecondsFormat::Secs, true),
+        deleted: user.zone.minute(c.deleted()),
         by: c.deleted_by(),
         triggered_by: d.triggered_by_name.clone().map(|n| format!("{n}, by adding the workflow's tag")),
         reason: d.reason.clone(),

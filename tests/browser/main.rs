@@ -21,5 +21,6 @@ mod deletion;
 mod import;
 mod keyboard;
 mod restore;
+mod screens;
 mod selection;
 mod workflows;
