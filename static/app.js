@@ -22,6 +22,13 @@
       var dialog = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("dialog[open]");
       var box = dialog && dialog.querySelector("#dialog-alerts");
       if (box) e.detail.target = box;
+      // a form that shows its errors beside its fields keeps what was typed
+      var form = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("form[data-inline-errors]");
+      var slot = form && form.querySelector(".field-error");
+      if (slot) {
+        e.detail.target = slot;
+        form.querySelectorAll("input:not([type=hidden])").forEach(function (i) { i.setAttribute("aria-invalid", "true"); });
+      }
     }
   });
 

@@ -358,7 +358,11 @@ pub async fn delete(
         ));
     }
     if deletes_everything(&repo, user.account_id, count).await? {
-        CountConfirmation::parse(f.get("confirm_count"), count, &user.account_name)?;
+        let deleted_since = match &sel {
+            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+            Selection::Ids(_) => 0,
+        };
+        CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name)?;
     }
     if count > bulk.threshold {
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
