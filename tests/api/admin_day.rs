@@ -120,3 +120,35 @@ both_backends!(async fn a_regular_user_is_not_offered_what_only_an_admin_may_do(
     let page = admin.get(&wf).await;
     assert!(page.body.contains("Save changes") && !page.body.contains("<fieldset class=\"bare\" disabled>"));
 });
+
+both_backends!(async fn a_background_deletion_ends_with_what_it_did_and_an_offer_to_restore(db: TestDb) {
+    use contacts_admin::jobs::bulk::BulkSettings;
+    let app = crate::app::spawn_app_with(db, BulkSettings { threshold: 3, chunk: Some(2) }).await;
+    let f = &app.f;
+    let mut ids = Vec::new();
+    for name in ["Ann", "Bob", "Cat", "Dan", "Eve"] {
+        ids.push(f.contact(name, None, &[]).await.to_string());
+    }
+    f.contact("Fay", None, &[]).await;
+    let mut c = app.admin().await;
+    let mut fields: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
+    fields.push(("confirm", "DELETE"));
+
+    let r = c.post_htmx("/contacts/delete", &fields).await;
+
+    r.assert_status(202).assert_contains("?in=alert");
+    let job: i64 = crate::app::attr_values(&r.body, "id").iter().find_map(|v| v.strip_prefix("job-").and_then(|n| n.parse().ok())).expect("the job's progress");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while f.raw.count("bulk_jobs", "id = $1 and state in ('queued', 'running')", crate::args![job]).await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the deletion job did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let done = c.get(&format!("/bulk-actions/{job}/progress?in=alert")).await;
+    done.assert_status(200).assert_contains("Deleted 5 contacts").assert_contains("Restore this batch").assert_contains("/restore\"");
+    assert!(!done.body.contains("hx-trigger=\"every 1s\""), "a finished job stops polling");
+    // on the Bulk actions page the bar stays a bar; the row has its own buttons
+    let bar = c.get(&format!("/bulk-actions/{job}/progress")).await;
+    bar.assert_status(200).assert_contains("role=\"progressbar\"");
+    assert!(!bar.body.contains("Restore this batch"));
+    assert_eq!(live_count(&f.raw, f.acc.id).await, 1);
+});

@@ -17,6 +17,7 @@ mod support;
 mod harness;
 
 mod access;
+mod admin_day;
 mod deletion;
 mod import;
 mod keyboard;
