@@ -6,7 +6,8 @@ use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
-    Actor, ContactFilter, ContactId, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority, TagName,
+    Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
+    TagName, When,
 };
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -267,9 +268,6 @@ fn sort_headers(order: ListOrder, searching: bool, url: impl Fn(ListOrder) -> St
         .collect()
 }
 
-fn day(t: DateTime<Utc>) -> String {
-    t.format("%b %-d, %Y").to_string()
-}
 
 /// What an empty page of the list says. `clear_url` is the list without its filter,
 /// `first_url` the first page of the same list.
@@ -319,12 +317,12 @@ async fn empty_state(
             links: vec![("Add contact".into(), "/contacts/new".into(), true), ("Import contacts".into(), "/contacts/import".into(), false)],
         });
     }
-    Ok(all_deleted_state(&s, user.role.is_admin()))
+    Ok(all_deleted_state(&s, user.role.is_admin(), |t| user.zone.date(t).text().to_string()))
 }
 
 /// "All 20,000 contacts were deleted on Dec 3, 2026", with what can still be restored
 /// and, for an admin, the way to Restore and to the Bulk actions page.
-fn all_deleted_state(s: &DeletedSummary, admin: bool) -> EmptyState {
+fn all_deleted_state(s: &DeletedSummary, admin: bool, day: impl Fn(DateTime<Utc>) -> String) -> EmptyState {
     let when = match (s.first_deleted_at, s.last_deleted_at) {
         (Some(a), Some(b)) if day(a) != day(b) => format!("between {} and {}", day(a), day(b)),
         (_, Some(b)) => format!("on {}", day(b)),
@@ -344,7 +342,7 @@ fn all_deleted_state(s: &DeletedSummary, admin: bool) -> EmptyState {
             if one { "It is" } else { "They are" }
         ));
     } else if s.restorable == s.deleted {
-        let first = if one || s.first_deleted_at.map(day) == s.last_deleted_at.map(day) { "" } else { " the first of them" };
+        let first = if one || s.first_deleted_at.map(&day) == s.last_deleted_at.map(&day) { "" } else { " the first of them" };
         lines.push(match &closes {
             Some(c) => format!("{} can be restored for 60 days after deletion: until {c}{first}.", if one { "It" } else { "They" }),
             None => "They can be restored for 60 days after deletion.".into(),
@@ -420,6 +418,11 @@ pub struct ImpactLine {
 struct DeleteDialog {
     count: i64,
     count_text: String,
+    /// "Delete Ana Li?" for one contact, "Delete 20,000 contacts?" for more.
+    subject: String,
+    /// "This deletes every contact in Big: 20,000", when it does: the count must be
+    /// typed as well as DELETE.
+    everything: Option<String>,
     removed: Vec<ImpactLine>,
     anything_removed: bool,
     warnings: Vec<ImpactLine>,
@@ -484,9 +487,19 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         return Err(AppError::BadRequest("None of the selected contacts exist any more in this account; nothing to delete.".into()));
     }
     let (removed, warnings) = impact_lines(&impact);
+    let count_text = plural(impact.contacts, "contact", "contacts");
+    let subject = match impact.contacts {
+        1 => repo.selection_page(user.account_id, &sel, 0, 1).await?.first().map_or_else(|| count_text.clone(), ContactRow::display_name),
+        _ => count_text.clone(),
+    };
+    let everything = deletes_everything(&repo, user.account_id, impact.contacts)
+        .await?
+        .then(|| format!("This deletes every contact in {}: {}", user.account_name, thousands(impact.contacts)));
     render(&DeleteDialog {
         count: impact.contacts,
-        count_text: plural(impact.contacts, "contact", "contacts"),
+        count_text,
+        subject,
+        everything,
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
@@ -510,6 +523,12 @@ impl AlertFragment {
     pub fn from_flash(f: Flash, csrf: String) -> Self {
         AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
     }
+}
+
+/// True when deleting `count` contacts leaves the account with none (and that is more
+/// than one contact): the dialog and the server then ask for the count to be typed.
+async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, count: i64) -> WebResult<bool> {
+    Ok(count > 1 && count >= repo.count_contacts(account, &ContactFilter::default()).await?)
 }
 
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
@@ -538,6 +557,13 @@ pub async fn delete(
             "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
         ));
     }
+    if deletes_everything(&repo, user.account_id, count).await? {
+        let deleted_since = match &sel {
+            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+            Selection::Ids(_) => 0,
+        };
+        CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name)?;
+    }
     if count > bulk.threshold {
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
         let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
@@ -549,7 +575,7 @@ pub async fn delete(
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
             let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
             let progress = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j) }.render()?,
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j), alert: true, csrf: session.csrf_token()? }.render()?,
                 None => String::new(),
             };
             return Ok(HttpResponse::Accepted()
@@ -688,14 +714,14 @@ struct ContactPageTpl {
 }
 
 impl ContactPageTpl {
-    fn date(&self, ms: &i64) -> String {
-        crate::repo::from_millis(*ms).format("%b %-d, %Y %H:%M").to_string()
+    fn date(&self, ms: &i64) -> When {
+        self.page.user.zone.minute(crate::repo::from_millis(*ms))
     }
     fn money(&self, cents: &i64) -> String {
         format!("${}", thousands(cents / 100))
     }
-    fn opt_date(&self, ms: &Option<i64>) -> String {
-        ms.map(|m| self.date(&m)).unwrap_or_else(|| "—".into())
+    fn opt_date(&self, ms: &Option<i64>) -> Option<When> {
+        ms.map(|m| self.date(&m))
     }
     fn contact_initial(&self) -> String {
         self.c.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
@@ -744,8 +770,7 @@ struct DeletedContactPage {
     id: i64,
     name: String,
     email: String,
-    deleted: String,
-    deleted_iso: String,
+    deleted: When,
     by: String,
     triggered_by: Option<String>,
     reason: Option<String>,
@@ -770,8 +795,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         id: c.id,
         name: c.display_name(),
         email: c.email.clone().unwrap_or_default(),
-        deleted: c.deleted().format("%b %-d, %Y %H:%M UTC").to_string(),
-        deleted_iso: c.deleted().to_rfc3339_opts(SecondsFormat::Secs, true),
+        deleted: user.zone.minute(c.deleted()),
         by: c.deleted_by(),
         triggered_by: d.triggered_by_name.clone().map(|n| format!("{n}, by adding the workflow's tag")),
         reason: d.reason.clone(),
