@@ -124,6 +124,11 @@ pub(crate) trait Dialect {
     const SKIP_LOCKED: &'static str;
     /// Appended to a `SELECT` of a row this transaction will update.
     const FOR_UPDATE: &'static str;
+    /// `FROM` a tag's entries `t`, each joined to its contact `c` by the contact's primary
+    /// key, one entry after the other: a page of a rare tag in a sorted list reads its
+    /// few contacts and sorts them. SQLite joins in the written order after `cross join`;
+    /// PostgreSQL may otherwise hash-join a few thousand entries against every contact.
+    const EACH_TAGGED_CONTACT: &'static str;
 }
 pub(crate) struct SqliteDialect;
 pub(crate) struct PostgresDialect;
@@ -131,10 +136,14 @@ impl Dialect for SqliteDialect {
     // SQLite has one writer at a time (`BEGIN IMMEDIATE`): claiming is implicit.
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
+    const EACH_TAGGED_CONTACT: &'static str = "contact_tags t cross join contacts c";
 }
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " for update skip locked";
     const FOR_UPDATE: &'static str = " for update";
+    // `offset 0` keeps the subquery whole: a look-up by primary key per tag entry
+    const EACH_TAGGED_CONTACT: &'static str =
+        "contact_tags t cross join lateral (select * from contacts x where x.id = t.contact_id offset 0) c";
 }
 
 /// How a backend finds contacts by a substring of their search text.
