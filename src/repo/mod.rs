@@ -195,6 +195,7 @@ pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migr
 
 /// A search bucket holds the ids that share `id >> SEARCH_BUCKET_BITS`, written as a
 /// literal in the SQL of PostgreSQL's migrations 0013, 0014 and 0016.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
 
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search

@@ -338,7 +338,7 @@ pub async fn delete(
     session: TypedSession,
     AdminUser(user): AdminUser,
     repo: web::Data<Repo>,
-    bulk: web::Data<crate::jobs::bulk::BulkSettings>,
+    bulk: web::Data<crate::config::BulkSettings>,
     f: Fields,
 ) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
