@@ -14,6 +14,7 @@ mod deletion;
 mod demo_seed;
 mod impact;
 mod list_order;
+mod migrations;
 mod pagination;
 mod purge;
 mod restore;
