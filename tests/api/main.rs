@@ -18,6 +18,7 @@ mod contacts;
 mod csv_round_trip;
 mod delete;
 mod export;
+mod record_export;
 mod restore;
 mod restore_jobs;
 mod tags;
