@@ -208,15 +208,21 @@ impl Repo {
         Ok(rows)
     }
 
-    /// The content of an attached file of the account's contact `contact`.
-    pub async fn file_content(&self, account: AccountId, contact: ContactId, file_id: i64) -> RepoResult<Option<Vec<u8>>> {
+    /// The contents of attached files of the account, by file id (a file removed in the
+    /// meantime is missing from the answer). The caller bounds how many bytes it asks for.
+    pub async fn file_contents(&self, account: AccountId, file_ids: &[i64]) -> RepoResult<Vec<(i64, Vec<u8>)>> {
+        if file_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(on_db!(self, |pool, DB| {
-            sqlx::query_scalar("select content from files where account_id = $1 and contact_id = $2 and id = $3")
-                .bind(account.0)
-                .bind(contact.0)
-                .bind(file_id)
-                .fetch_optional(pool)
-                .await?
+            let mut qb = QueryBuilder::<DB>::new("select id, content from files where account_id = ");
+            qb.push_bind(account.0).push(" and id in (");
+            let mut sep = qb.separated(", ");
+            for id in file_ids {
+                sep.push_bind(*id);
+            }
+            qb.push(") order by id");
+            qb.build_query_as().fetch_all(pool).await?
         }))
     }
 }

@@ -22,7 +22,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Timelike, Utc};
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::rc::Rc;
 use tokio::sync::mpsc;
@@ -34,6 +34,10 @@ use zip::{CompressionMethod, ZipWriter};
 const CONTACT_PAGE: i64 = 500;
 /// Rows of one kind read per page.
 const ROW_PAGE: i64 = 2000;
+/// Attached files read with one query: at most this many, or as many as reach this
+/// many bytes (a single larger file is read alone).
+const FILE_BATCH: usize = 100;
+const FILE_BATCH_BYTES: i64 = 4 * 1024 * 1024;
 /// The archive's bytes go to the response in pieces of about this size.
 const SEND_AT: usize = 64 * 1024;
 /// A file's content is compressed this much at a time between two sends.
@@ -246,16 +250,29 @@ async fn write_archive(
         let mut cursor = RecordCursor::default();
         loop {
             let rows = repo.record_page(account, &FILES_TABLE, &contacts, cursor, ROW_PAGE).await?;
-            for row in &rows {
+            // (file id, path, compress), read together up to FILE_BATCH_BYTES of content
+            let mut batch: Vec<(i64, String, bool)> = Vec::new();
+            let mut batch_bytes = 0;
+            for (i, row) in rows.iter().enumerate() {
                 let path = names.path(row);
-                let at = RecordCursor::after(row);
-                // a file removed since its row was read is left out
-                let Some(content) = repo.file_content(account, ContactId(at.contact), at.key).await? else {
-                    continue;
-                };
+                let id = RecordCursor::after(row).key;
                 let content_type = if let Value::Text(t) = &row[3] { t.as_str() } else { "" };
-                zip.start(&path, worth_compressing(content_type))?;
-                zip.write(&content).await?;
+                let size = if let Value::Int(n) = row[4] { n.max(0) } else { 0 };
+                batch.push((id, path, worth_compressing(content_type)));
+                batch_bytes += size;
+                if batch_bytes >= FILE_BATCH_BYTES || batch.len() >= FILE_BATCH || i + 1 == rows.len() {
+                    let ids: Vec<i64> = batch.iter().map(|b| b.0).collect();
+                    let mut contents: HashMap<i64, Vec<u8>> = repo.file_contents(account, &ids).await?.into_iter().collect();
+                    for (id, path, compress) in batch.drain(..) {
+                        // a file removed since its row was read is left out
+                        let Some(content) = contents.remove(&id) else {
+                            continue;
+                        };
+                        zip.start(&path, compress)?;
+                        zip.write(&content).await?;
+                    }
+                    batch_bytes = 0;
+                }
             }
             match rows.last() {
                 Some(last) if rows.len() as i64 == ROW_PAGE => cursor = RecordCursor::after(last),
@@ -434,7 +451,7 @@ fn readme(count: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::{safe_file_name, unique_name};
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
 
     #[test]
     fn stored_names_cannot_leave_their_folder() {

@@ -20,7 +20,7 @@ fn unzip(d: &Download) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for i in 0..z.len() {
         let mut f = z.by_index(i).expect("an entry");
-        let name = f.name().to_string();
+        let name = f.name().expect("an entry name").to_string();
         let enclosed = f.enclosed_name().unwrap_or_else(|| panic!("{name:?} leaves the folder it is unpacked into"));
         assert_eq!(enclosed.to_str(), Some(name.as_str()), "a plain relative path");
         let mut bytes = Vec::new();
@@ -252,10 +252,13 @@ both_backends!(async fn another_accounts_and_deleted_contacts_are_never_in_the_f
 both_backends!(async fn a_select_all_full_record_leaves_out_exclusions_and_later_contacts(db: TestDb) {
     let app = spawn_app(db).await;
     let f = &app.f;
-    let ann = f.full_contact("Annabel", None, &["VIP"]).await.contact;
+    let ann_data = f.full_contact("Annabel", None, &["VIP"]).await;
+    let ann = ann_data.contact;
     let anna = f.full_contact("Annamaria", None, &["VIP"]).await.contact;
     let bob = f.full_contact("Bobby", None, &["VIP"]).await.contact;
     let other = f.full_contact("Carla", None, &[]).await.contact;
+    // a file of an earlier contact added after the later contacts' files
+    add_file(&f.raw, &ann_data, f.acc.id.0, "later.txt", "text/plain", b"added later", crate::support::ms(f.now())).await;
     let as_of = f.now();
     f.advance(Duration::minutes(5));
     // created after the list was shown: not part of "all matching"
@@ -271,7 +274,11 @@ both_backends!(async fn a_select_all_full_record_leaves_out_exclusions_and_later
         assert_eq!(contact_ids_in(&files, kind), vec![ann.0, bob.0], "{kind}");
     }
     let dirs: Vec<&String> = files.keys().filter(|k| k.starts_with("files/")).collect();
-    assert_eq!(dirs, vec![&format!("files/{ann}/agreement.txt"), &format!("files/{bob}/agreement.txt")]);
+    assert_eq!(
+        dirs,
+        vec![&format!("files/{ann}/agreement.txt"), &format!("files/{ann}/later.txt"), &format!("files/{bob}/agreement.txt")]
+    );
+    assert_eq!(files[&format!("files/{ann}/later.txt")], b"added later");
 
     // a search instead of a tag, no as_of: as of now, so the late contact is in
     let files = unzip(&c.get_bytes(&format!("/contacts/export.zip?select_all=true&q=ann&exclude={anna}")).await);
