@@ -318,3 +318,29 @@ both_backends!(async fn bad_full_record_requests_get_a_clear_4xx(db: TestDb) {
     assert_eq!(snapshot(&f.raw).await, before);
     let _: ContactId = ann;
 });
+
+both_backends!(async fn the_delete_dialog_links_to_the_full_record_of_what_it_deletes(db: TestDb) {
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let ann = f.full_contact("Annabel", None, &[]).await.contact;
+    let anna = f.full_contact("Annamaria", None, &[]).await.contact;
+    let annie = f.full_contact("Annie", None, &[]).await.contact;
+    f.contact("Bobby", None, &[]).await;
+    let as_of = rfc3339(f.now());
+    let mut c = app.admin().await;
+
+    for (preview, expected) in [
+        (format!("/contacts/delete-preview?ids={anna}&origin=contact"), vec![anna.0]),
+        (format!("/contacts/delete-preview?select_all=true&q=ann&as_of={as_of}&exclude={anna}"), vec![ann.0, annie.0]),
+    ] {
+        let page = c.get(&preview).await;
+        page.assert_status(200);
+        let links: Vec<String> = crate::app::hrefs(&page.body).into_iter().filter(|h| h.starts_with("/contacts/export.zip?")).collect();
+        // the sentence under the warning, and the attached files' line of the checklist
+        assert_eq!(links.len(), 2, "{preview}: {links:?}");
+        assert_eq!(links[0], links[1]);
+        let files = unzip(&c.get_bytes(&links[0]).await);
+        assert_eq!(contact_ids_in(&files, "contacts.csv"), expected, "{preview} -> {}", links[0]);
+        assert_eq!(contact_ids_in(&files, "notes.csv"), expected);
+    }
+});
