@@ -255,6 +255,8 @@
     var p = selectionParams();
     p.append("tag_name", document.getElementById("bulk-tag-name").value);
     if (confirm) p.append("confirm", confirm);
+    var count = document.getElementById("tag-confirm-count");
+    if (confirm && count) p.append("confirm_count", count.value);
     var dialog = document.getElementById("delete-dialog");
     return fetch("/contacts/tags", {
       method: "POST",
@@ -270,7 +272,7 @@
           var input = document.getElementById("tag-confirm");
           wireConfirm(input, document.getElementById("tag-confirm-submit"));
           if (!dialog.open) dialog.showModal();
-          input.focus();
+          (document.getElementById("tag-confirm-count") || input).focus();
           return;
         }
         if (dialog && dialog.open) dialog.close();

@@ -356,7 +356,7 @@ pub async fn delete(
     session: TypedSession,
     AdminUser(user): AdminUser,
     repo: web::Data<Repo>,
-    bulk: web::Data<crate::jobs::bulk::BulkSettings>,
+    bulk: web::Data<crate::config::BulkSettings>,
     f: Fields,
 ) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
@@ -448,6 +448,10 @@ struct TagConfirm {
     /// Where Cancel leads; none inside a dialog.
     cancel: Option<String>,
     export_query: String,
+    /// The tag deletes every contact of the account: their count (and as written), typed
+    /// as well.
+    everything: Option<(i64, String)>,
+    account: String,
 }
 
 /// The form alone, for the dialog of bulk Add tag.
@@ -483,20 +487,41 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
     let sel = f.selection(None)?.not_after(repo.now());
     let confirm = tag_confirmation(&f)?;
+    // A tag that deletes, added to every contact, deletes every contact: an admin types
+    // the count as for the delete dialog.
+    let everything = match user.role.is_admin() && !repo.tag_triggers(user.account_id, tag.as_str()).await?.deleting.is_empty() {
+        true => {
+            let count = repo.count_selection(user.account_id, &sel).await?;
+            deletes_everything(&repo, user.account_id, count).await?.then_some(count)
+        }
+        false => None,
+    };
+    let ask = |message: String| -> WebResult<HttpResponse> {
+        let form = TagConfirm {
+            message,
+            csrf: session.csrf_token()?,
+            hidden: Vec::new(),
+            action: None,
+            cancel: None,
+            export_query: f.selection_query(),
+            everything: everything.map(|n| (n, thousands(n))),
+            account: user.account_name.clone(),
+        };
+        let body = TagConfirmFragment { form }.render()?;
+        Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body))
+    };
+    if let (Some(count), Some(_)) = (everything, confirm) {
+        let deleted_since = match &sel {
+            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+            Selection::Ids(_) => 0,
+        };
+        if let Err(refused) = CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name) {
+            return ask(refused.0);
+        }
+    }
     let by = TagAuthority::person(user.id, user.role, confirm);
     let tagged = match repo.add_tag(user.account_id, &sel, &tag, by).await {
-        Err(RepoError::ConfirmationRequired(message)) => {
-            let form = TagConfirm {
-                message,
-                csrf: session.csrf_token()?,
-                hidden: Vec::new(),
-                action: None,
-                cancel: None,
-                export_query: f.selection_query(),
-            };
-            let body = TagConfirmFragment { form }.render()?;
-            return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
-        }
+        Err(RepoError::ConfirmationRequired(message)) => return ask(message),
         other => other?,
     };
     let note = deleting_note(&repo, &user, &tag, by.may_start_deletions() && !tagged.is_empty()).await?;
@@ -643,6 +668,8 @@ pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser
                 action: Some(format!("/contacts/{id}/tags")),
                 cancel: Some(format!("/contacts/{id}")),
                 export_query: format!("?ids={id}"),
+                everything: None,
+                account: page.user.account_name.clone(),
             };
             let body = TagConfirmPage { page, form }.render()?;
             return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));

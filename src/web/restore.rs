@@ -7,7 +7,7 @@ use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{Actor, BatchId, DeleteConfirmation};
-use crate::jobs::bulk::BulkSettings;
+use crate::config::BulkSettings;
 use crate::repo::deletion::DEFAULT_CHUNK;
 use crate::repo::{QueuedRestore, Repo, RestoreReport};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -122,7 +122,7 @@ both_backends!(async fn a_regular_user_is_not_offered_what_only_an_admin_may_do(
 });
 
 both_backends!(async fn a_background_deletion_ends_with_what_it_did_and_an_offer_to_restore(db: TestDb) {
-    use contacts_admin::jobs::bulk::BulkSettings;
+    use contacts_admin::config::BulkSettings;
     let app = crate::app::spawn_app_with(db, BulkSettings { threshold: 3, chunk: Some(2) }).await;
     let f = &app.f;
     let mut ids = Vec::new();
@@ -151,4 +151,42 @@ both_backends!(async fn a_background_deletion_ends_with_what_it_did_and_an_offer
     bar.assert_status(200).assert_contains("role=\"progressbar\"");
     assert!(!bar.body.contains("Restore this batch"));
     assert_eq!(live_count(&f.raw, f.acc.id).await, 1);
+});
+
+both_backends!(async fn a_deleting_tag_on_every_contact_asks_for_the_count_too(db: TestDb) {
+    use crate::workflows::{activate, create_workflow};
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let ids: Vec<String> = [f.contact("Ann", None, &[]).await, f.contact("Bob", None, &[]).await, f.contact("Cat", None, &[]).await]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut admin = app.admin().await;
+    let wf = create_workflow(&mut admin, "Remove unsubscribed", "Unsubscribed").await;
+    activate(&mut admin, wf).await;
+    let mut fields: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
+    fields.push(("tag_name", "Unsubscribed"));
+    let before = snapshot(&f.raw).await;
+
+    let asked = admin.post_htmx("/contacts/tags", &fields).await;
+    asked.assert_status(409).assert_contains("This deletes every contact in Acme: 3.").assert_contains("name=\"confirm_count\"");
+    fields.push(("confirm", "DELETE"));
+    for typed in [None, Some("2")] {
+        let mut with = fields.clone();
+        with.extend(typed.map(|t| ("confirm_count", t)));
+        admin
+            .post_htmx("/contacts/tags", &with)
+            .await
+            .assert_status(409)
+            .assert_contains("type the number of contacts, 3, to confirm");
+    }
+    assert_eq!(snapshot(&f.raw).await, before, "nothing tagged, queued or deleted");
+    // two of three is not everything: DELETE alone, as before
+    let two: Vec<(&str, &str)> = vec![("ids", ids[0].as_str()), ("ids", ids[1].as_str()), ("tag_name", "Unsubscribed")];
+    admin.post_htmx("/contacts/tags", &two).await.assert_status(409).assert_contains("id=\"tag-confirm-form\"");
+    assert!(!admin.post_htmx("/contacts/tags", &two).await.body.contains("confirm_count"));
+
+    fields.push(("confirm_count", "3"));
+    admin.post("/contacts/tags", &fields).await.assert_see_other("/contacts");
+    assert_eq!(f.raw.count("workflow_runs", "workflow_id = $1", crate::args![wf]).await, 3, "one run queued per tagged contact");
 });

@@ -41,7 +41,7 @@ crate::both_backends!(
         let r = admin.delete_all(true).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         let (job, batch_id) = latest_job(&crm.raw).await;
-        assert!(r.body.contains(&format!(r#"hx-get="/bulk-actions/{job}/progress""#)), "a polling progress bar:\n{}", r.body);
+        assert!(r.body.contains(&format!(r#"hx-get="/bulk-actions/{job}/progress?in=alert""#)), "a polling progress bar:\n{}", r.body);
         let (done, total, state) = parse_progress(&r.body, job);
         assert_eq!(total, CONTACTS);
         assert!(done < CONTACTS && (state == "queued" || state == "running"), "a new job: {done} {state}");

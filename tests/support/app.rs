@@ -35,7 +35,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 
 /// [`spawn_app`] with the given bulk settings: above `threshold` deletions and restores
 /// become background jobs, whose worker runs inside the server.
-pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::jobs::bulk::BulkSettings) -> TestApp {
+pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::config::BulkSettings) -> TestApp {
     let f = Fixture::new(db).await;
     let b = create_account(&f.repo, "Bravo").await;
     let settings = Settings {

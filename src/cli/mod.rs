@@ -1,6 +1,8 @@
 //! The command line (SPEC §4): `serve` (default), `migrate`, `seed`, `purge`,
 //! `create-user`, `bench`.
 
+mod bench;
+
 use crate::clock::{Clock, OffsetFileClock, SystemClock};
 use crate::config::{prepare_sqlite_dir, redact_url, Settings, DEFAULT_DATABASE_URL};
 use crate::domain::{Email, Role};
@@ -197,7 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { account, runs, delete_all } => {
             let repo = open(&url).await?;
-            crate::jobs::bench::repository(&repo, &account, runs, delete_all).await
+            bench::repository(&repo, &account, runs, delete_all).await
         }
     }
 }
@@ -234,7 +236,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxies.clone(),
         purge_interval_secs: args.purge_interval_secs,
-        bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
+        bulk: crate::config::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;
