@@ -12,6 +12,7 @@ pub mod audit;
 pub mod bulk;
 pub mod contacts;
 pub mod deletion;
+pub mod export;
 pub mod handover;
 pub mod restore;
 pub mod seed;

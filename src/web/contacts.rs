@@ -411,6 +411,8 @@ pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): Cu
 pub struct ImpactLine {
     pub label: String,
     pub count: String,
+    /// The line asks to download the contacts' data first (a link to their full record).
+    pub download_first: bool,
 }
 
 #[derive(Template)]
@@ -428,10 +430,12 @@ struct DeleteDialog {
     warnings: Vec<ImpactLine>,
     hidden: Vec<(String, String)>,
     origin: String,
+    /// The same selection as a query string, for the full record's download link.
+    export_query: String,
 }
 
 pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
-    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n) };
+    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n), download_first: false };
     let removed = vec![
         line(i.conversations, "conversation", "conversations"),
         line(i.messages, "message", "messages"),
@@ -453,9 +457,13 @@ pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLi
     };
     warn(i.open_opportunities, "open opportunity", "open opportunities");
     warn(i.upcoming_appointments, "upcoming appointment", "upcoming appointments");
-    warn(i.files, "attached file — download it first if you need it", "attached files — download them first if you need them");
+    warn(i.files, "attached file", "attached files");
     warn(i.active_enrollments, "active campaign or workflow enrollment will stop", "active campaign or workflow enrollments will stop");
     warn(i.worked_on_by_others, "contact another user worked on in the last 7 days", "contacts other users worked on in the last 7 days");
+    // the files line links to the full record, which holds the files themselves
+    for w in warnings.iter_mut().filter(|w| w.label.starts_with("attached file")) {
+        w.download_first = true;
+    }
     (removed, warnings)
 }
 
@@ -475,6 +483,15 @@ fn selection_fields(sel: &Selection) -> Vec<(String, String)> {
             v
         }
     }
+}
+
+/// The selection as a query string ("?ids=1&ids=2", "?select_all=true&as_of=…").
+fn selection_query(sel: &Selection) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in selection_fields(sel) {
+        q.append_pair(&k, &v);
+    }
+    format!("?{}", q.finish())
 }
 
 /// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
@@ -503,6 +520,7 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
+        export_query: selection_query(&sel),
         hidden: selection_fields(&sel),
         origin: f.get("origin").filter(|o| *o == "contact").unwrap_or("list").to_string(),
     })

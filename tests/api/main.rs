@@ -20,6 +20,7 @@ mod csv_round_trip;
 mod delete;
 mod export;
 mod list;
+mod record_export;
 mod restore;
 mod restore_jobs;
 mod tags;
