@@ -5,6 +5,7 @@
 pub mod confirmation;
 pub mod contact;
 pub mod ids;
+pub mod restore_selection;
 pub mod restore_window;
 pub mod role;
 pub mod selection;
@@ -14,10 +15,11 @@ pub mod workflow;
 pub use confirmation::DeleteConfirmation;
 pub use contact::{Email, NewContact, TagName};
 pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
+pub use restore_selection::{deleted_by_words, DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, DeletionName, RestoreSelection};
 pub use restore_window::{DaysLeft, RESTORE_WINDOW_DAYS};
 pub use role::Role;
 pub use selection::{Actor, Channel, ContactFilter, Selection, MAX_IDS_PER_REQUEST};
-pub use text::{plural, thousands};
+pub use text::{name_list, plural, thousands};
 pub use workflow::{ActiveWorkflow, TagAuthority, TagTriggers, WorkflowAction, WorkflowDraft, WorkflowStatus};
 
 /// A value a user typed that the domain refuses, with a message fit to show them.

@@ -20,6 +20,7 @@ mod delete;
 mod export;
 mod restore;
 mod restore_jobs;
+mod restore_page;
 mod tags;
 mod workflows;
 

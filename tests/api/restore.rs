@@ -63,7 +63,10 @@ both_backends!(async fn a_deleted_contact_is_listed_and_restored_without_its_dat
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].1.as_str(), events[0].2, events[0].5), ("ui", 1, Some(f.acc.admin.0)));
 
-    c.get("/contacts/restore").await.assert_contains("Restored 1 contact").assert_not_contains("Annabel Tester");
+    c.get("/contacts/restore")
+        .await
+        .assert_contains("Annabel Tester was restored.")
+        .assert_not_contains("Annabel Tester</a>");
     let list = c.get("/contacts").await;
     list.assert_contains("Annabel Tester").assert_not_contains("Bobby Tester");
     c.get(&format!("/contacts/{}", ann.contact)).await.assert_status(200).assert_contains("Notes (0)");
@@ -187,7 +190,7 @@ both_backends!(async fn restore_by_batch_restores_exactly_that_deletion(db: Test
     let events = audit_rows(&f.raw, f.acc.id, "restore").await;
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].2, events[0].4), (2, Some(first)));
-    c.get("/audit").await.assert_contains("Restored 2 contacts");
+    c.get("/audit").await.assert_contains("were restored.").assert_contains("Deletion of 2 contacts on");
 
     // from the htmx flash: back to the list
     let r = c.post_htmx(&format!("/batches/{second}/restore"), &[]).await;
@@ -223,8 +226,10 @@ both_backends!(async fn a_restore_that_conflicts_on_email_is_reported_and_the_ot
     assert!(is_live(&f.raw, ContactId(live)).await);
     let page = c.get("/contacts/restore").await;
     page.assert_status(200)
-        .assert_contains("Restored 1 contact")
-        .assert_contains(&format!("Contact #{ann} was not restored: a live contact already uses shared@example.test."));
+        .assert_contains("Bobby Tester was restored.")
+        .assert_contains("Annabel Tester was not restored: Newcomer already uses shared@example.test.")
+        .assert_contains("Open Newcomer")
+        .assert_not_contains(&format!("#{ann}"));
     assert!(hrefs(&page.body).contains(&format!("/contacts/{live}")), "the conflict links the live contact");
 
     // restoring only the conflicting one: 409 with the reason, still deleted
@@ -254,7 +259,8 @@ both_backends!(async fn deleted_twins_with_one_email_restore_one_and_report_the_
     assert_eq!(f.raw.count("contacts", "email = 'twin@example.test' and deleted_at is null", &[]).await, 1);
     let (winner, loser) = if live[0] { (first, second) } else { (second, first) };
     let page = c.get("/contacts/restore").await;
-    page.assert_contains(&format!("Contact #{loser} was not restored: a live contact already uses twin@example.test."));
+    let name = |id: ContactId| if id == first { "First Tester" } else { "Second Tester" };
+    page.assert_contains(&format!("{} was not restored: {} already uses twin@example.test.", name(loser), name(winner)));
     assert!(hrefs(&page.body).contains(&format!("/contacts/{winner}")));
 });
 
@@ -483,15 +489,15 @@ both_backends!(async fn a_restore_with_many_conflicts_is_reported_without_a_500(
     }
     let page = c.get("/contacts/restore").await;
     page.assert_status(200)
-        .assert_contains("Restored 1 contact")
-        .assert_contains(&format!("a live contact already uses {}", email(0)))
+        .assert_contains("Extra Tester was restored.")
+        .assert_contains(&format!("Tester already uses {}", email(0)))
         .assert_contains("more contacts were not restored because live contacts already use their email addresses");
 
     // only conflicts: a 409 that names the first, and the same bounded flash
     let before = snapshot(&f.raw).await;
     let fields = &fields[..60];
     let r = c.post("/contacts/restore", fields).await;
-    r.assert_status(409).assert_contains("a live contact already uses");
+    r.assert_status(409).assert_contains("Tester already uses");
     c.get("/contacts/restore").await.assert_status(200).assert_contains("No contact was restored.");
     assert_eq!(snapshot(&f.raw).await, before);
 });

@@ -54,3 +54,89 @@ async fn a_deleted_contact_comes_back_from_the_restore_page() {
     ui.screenshot("audit-log").await;
     ui.close().await;
 }
+
+/// The Restore page as the article describes it (U6, U2 on the Restore page): filter by
+/// deletion, "Locate the deleted contact and click Restore" on its row, then select all
+/// N matching, untick one, and restore the rest; the database says what came back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restore_page_filters_restores_a_row_and_restores_all_matching_but_one() {
+    use contacts_admin::domain::{Actor, ContactId, DeleteConfirmation, NewContact, Selection, TagAuthority};
+    let Some((app, ui)) = setup("the_restore_page_filters_restores_a_row_and_restores_all_matching_but_one", 0).await else { return };
+    let mut first = Vec::new();
+    for n in 0..55 {
+        let c = NewContact::parse(&format!("Pat{n:02}"), "Lopez", &format!("pat{n}@example.test"), "", "").unwrap();
+        first.push(app.repo.create_contact(app.acc.id, &c, TagAuthority::chained(None, true)).await.unwrap());
+    }
+    let mut second = Vec::new();
+    for n in 0..3 {
+        let c = NewContact::parse(&format!("Other{n}"), "Chen", &format!("other{n}@example.test"), "", "").unwrap();
+        second.push(app.repo.create_contact(app.acc.id, &c, TagAuthority::chained(None, true)).await.unwrap());
+    }
+    let confirm = || DeleteConfirmation::parse("DELETE").unwrap();
+    let batch = app
+        .repo
+        .delete_contacts(app.acc.id, Actor::ui(app.acc.admin), &Selection::ids(first.clone()).unwrap(), None, confirm())
+        .await
+        .unwrap()
+        .batch;
+    app.repo.delete_contacts(app.acc.id, Actor::ui(app.acc.admin), &Selection::ids(second.clone()).unwrap(), None, confirm()).await.unwrap();
+    ui.login(&app.acc.admin_email).await;
+
+    // filter by the first deletion, chosen by its name
+    ui.goto("/contacts/restore").await;
+    ui.wait_text("#restore-total", "58 deleted contacts can still be restored.").await;
+    let option = ui.eval::<String>(&format!("document.querySelector(\"#r-batch option[value='{batch}']\").textContent")).await;
+    assert!(option.starts_with("Deletion of 55 contacts on "), "{option}");
+    ui.eval::<bool>(&format!("(document.getElementById('r-batch').value = '{batch}', true)")).await;
+    ui.click(".restore-filters button[type=submit]").await;
+    ui.wait_text("#restore-total", "55 deleted contacts match these filters.").await;
+    assert_eq!(ui.eval::<i64>("document.querySelectorAll('.restore-check').length").await, 50);
+    assert!(!ui.text("main tbody").await.contains("Other0 Chen"));
+    // sort by name: the header says so
+    ui.click("th a[data-sort='name']").await;
+    ui.wait_until("document.querySelector('th[aria-sort=ascending] a[data-sort=name]') && document.readyState === 'complete'", "sorted by name")
+        .await;
+    assert!(ui.text("th[aria-sort=ascending]").await.contains('▲'));
+    ui.screenshot("restore-filtered-desktop").await;
+
+    // the first row's Restore button brings that contact back, by name
+    let id: i64 = ui.eval("parseInt(document.querySelector('.restore-check').value, 10)").await;
+    assert_eq!(id, first[0].0, "Pat00 Lopez sorts first");
+    ui.click(&format!("tr[data-id='{id}'] .row-restore")).await;
+    ui.wait_until("document.readyState === 'complete' && /Pat00 Lopez was restored\\./.test(document.body.innerText)", "the named message")
+        .await;
+    assert!(!app.is_deleted(id).await, "restored in the database");
+    // back on the same filtered, sorted page
+    ui.wait_text("#restore-total", "54 deleted contacts match these filters.").await;
+    assert!(ui.exists("th[aria-sort=ascending] a[data-sort='name']").await);
+
+    // select the page, then all 54 matching, untick one, restore
+    ui.click("#restore-select-page").await;
+    ui.wait_text("#restore-banner-all", "Select all 54 contacts matching").await;
+    ui.click("#restore-banner-all").await;
+    ui.wait_text("#restore-banner-text", "All 54 contacts matching are selected.").await;
+    let keep: i64 = ui.eval("parseInt(document.querySelectorAll('.restore-check')[2].value, 10)").await;
+    ui.click(&format!(".restore-check[value='{keep}']")).await;
+    ui.wait_text("#restore-banner-text", "53 of 54 contacts matching are selected (1 unticked).").await;
+    assert_eq!(ui.text("#restore-submit").await, "Restore 53 contacts");
+    ui.screenshot("restore-select-all-desktop").await;
+    ui.click("#restore-submit").await;
+    ui.wait_until("document.readyState === 'complete' && /and 52 others were restored\\./.test(document.body.innerText)", "the message naming them")
+        .await;
+    assert!(app.is_deleted(keep).await, "the unticked contact stays deleted");
+    for c in &first {
+        if c.0 != keep {
+            assert!(!app.is_deleted(c.0).await, "{c} restored");
+        }
+    }
+    for c in &second {
+        assert!(app.is_deleted(c.0).await, "another deletion's contacts stay deleted");
+    }
+    let _ = ContactId(keep);
+
+    // a phone: the filters and the table stay usable
+    let _ = ui.eval::<bool>("true").await;
+    ui.goto("/contacts/restore").await;
+    ui.screenshot("restore-page-after").await;
+    ui.close().await;
+}
