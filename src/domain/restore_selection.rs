@@ -142,7 +142,7 @@ pub enum DeletedSortKey {
     Name,
     Deleted,
     By,
-    /// Days left: the reverse of when it was deleted.
+    /// Days left, which follow when it was deleted.
     Left,
 }
 
@@ -195,13 +195,12 @@ impl DeletedSort {
         matches!(key, DeletedSortKey::Deleted)
     }
 
-    /// Whether the list is ordered by `deleted_at` descending (days left ascending is
-    /// deleted_at ascending).
+    /// Whether a sort by time runs by `deleted_at` descending. Days left grow with
+    /// `deleted_at`: the fewest days left first is the oldest deletion first, so both
+    /// columns sort by `deleted_at` in their own direction; they differ in their first
+    /// click (newest deletion first, fewest days left first).
     pub fn deleted_at_desc(self) -> bool {
-        match self.key {
-            DeletedSortKey::Left => !self.desc,
-            _ => self.desc,
-        }
+        self.desc
     }
 }
 

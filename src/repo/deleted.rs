@@ -75,18 +75,41 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
+    push_filter_as(qb, filter, reference, "")
+}
+
+/// [`push_deleted_filter`] for a walk in id order (a restore's or an erase's chunks):
+/// the filter's columns behind a unary `+`, so that neither database reads them through
+/// their indexes and sorts every match at each chunk, but walks `contacts_deleted_id`
+/// (or the primary key) in id order and tests each row: all the chunks of a restore
+/// together read each deleted contact once.
+pub(crate) fn push_deleted_filter_walk<'q, DB>(qb: &mut QueryBuilder<'q, DB>, filter: &DeletedFilter, reference: i64)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    push_filter_as(qb, filter, reference, "+")
+}
+
+fn push_filter_as<'q, DB>(qb: &mut QueryBuilder<'q, DB>, filter: &DeletedFilter, reference: i64, plus: &str)
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     qb.push(" and c.deleted_at is not null");
     if let Some(w) = filter.within {
-        qb.push(" and c.deleted_at > ").push_bind(reference - w.duration().num_milliseconds());
+        qb.push(format!(" and {plus}c.deleted_at > ")).push_bind(reference - w.duration().num_milliseconds());
     }
     if let Some(u) = filter.by {
-        qb.push(" and c.deleted_by_user_id = ").push_bind(u.0);
+        qb.push(format!(" and {plus}c.deleted_by_user_id = ")).push_bind(u.0);
     }
     if let Some(w) = filter.workflow {
-        qb.push(" and c.deleted_by_workflow_id = ").push_bind(w.0);
+        qb.push(format!(" and {plus}c.deleted_by_workflow_id = ")).push_bind(w.0);
     }
     if let Some(b) = filter.batch {
-        qb.push(" and c.deletion_batch_id = ").push_bind(b.0);
+        qb.push(format!(" and {plus}c.deletion_batch_id = ")).push_bind(b.0);
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
         qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
@@ -180,7 +203,15 @@ impl Repo {
             let mut qb: QueryBuilder<DB> = self.deleted_query(account, filter);
             match (sort.key, after) {
                 (DeletedSortKey::Name, Some(DeletedCursor::Name { key, id })) => {
-                    qb.push(format!(" and ({NAME_KEY}, c.id) {cmp} (")).push_bind(key.clone()).push(", ").push_bind(*id).push(")");
+                    // Not a row value: SQLite ranges over an expression index only on a
+                    // plain comparison (a row value made a deep page scan the index).
+                    qb.push(format!(" and {NAME_KEY} {cmp}= "))
+                        .push_bind(key.clone())
+                        .push(format!(" and ({NAME_KEY} {cmp} "))
+                        .push_bind(key.clone())
+                        .push(format!(" or c.id {cmp} "))
+                        .push_bind(*id)
+                        .push(")");
                 }
                 (DeletedSortKey::Deleted | DeletedSortKey::Left, Some(DeletedCursor::At { at, id })) => {
                     qb.push(format!(" and (c.deleted_at, c.id) {cmp} (")).push_bind(*at).push(", ").push_bind(*id).push(")");

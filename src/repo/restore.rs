@@ -5,7 +5,7 @@
 use super::bulk::JobId;
 use super::contacts::{display_name, push_id_list};
 use super::deletion::DEFAULT_CHUNK;
-use super::deleted::push_deleted_filter;
+use super::deleted::{push_deleted_filter, push_deleted_filter_walk};
 use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::restore_window::{cutoff as restore_cutoff, DaysLeft};
 use crate::domain::{AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, RestoreSelection, UserId};
@@ -167,7 +167,7 @@ pub struct PurgeReport {
 enum RestoreTarget<'a> {
     Ids(&'a [ContactId]),
     Batch(BatchId),
-    Matching { filter: &'a DeletedFilter, as_of: i64, exclude: &'a [ContactId] },
+    Matching { filter: &'a DeletedFilter, as_of: i64, exclude: &'a [ContactId], walk: bool },
 }
 
 impl<'a> RestoreTarget<'a> {
@@ -187,12 +187,20 @@ impl<'a> RestoreTarget<'a> {
             RestoreTarget::Batch(b) => {
                 qb.push(format!(" and {alias}.deletion_batch_id = ")).push_bind(b.0);
             }
-            RestoreTarget::Matching { filter, as_of, exclude } => {
+            RestoreTarget::Matching { filter, as_of, exclude, walk } => {
                 debug_assert_eq!(alias, "c");
-                push_deleted_filter(qb, filter, *as_of);
+                let plus = if *walk { "+" } else { "" };
+                if *walk {
+                    push_deleted_filter_walk(qb, filter, *as_of);
+                } else {
+                    push_deleted_filter(qb, filter, *as_of);
+                }
                 // what the admin saw: deleted by then, and still inside the window then
                 let window = crate::domain::restore_window::cutoff(from_millis(*as_of));
-                qb.push(" and c.deleted_at <= ").push_bind(*as_of).push(" and c.deleted_at > ").push_bind(millis(window));
+                qb.push(format!(" and {plus}c.deleted_at <= "))
+                    .push_bind(*as_of)
+                    .push(format!(" and {plus}c.deleted_at > "))
+                    .push_bind(millis(window));
                 if !exclude.is_empty() {
                     qb.push(" and c.id not in (");
                     push_id_list(qb, exclude);
@@ -312,7 +320,7 @@ impl Repo {
                 }
                 let description = sel.describe();
                 let audit = RestoreAudit { actor, description: &description, batch: filter.batch };
-                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude };
+                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true };
                 self.restore_target_in_chunks(account, &target, &audit, chunk).await
             }
         }
@@ -337,7 +345,7 @@ impl Repo {
             RestoreSelection::AllMatching { filter, as_of, exclude } => Ok(on_db!(self, |pool, DB| {
                 let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where c.account_id = ");
                 qb.push_bind(account.0);
-                RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude }.push(&mut qb, "c");
+                RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: false }.push(&mut qb, "c");
                 qb.build_query_scalar().fetch_one(pool).await?
             })),
         }
@@ -348,7 +356,7 @@ impl Repo {
     async fn restore_selection_ids(&self, account: AccountId, sel: &RestoreSelection, after: i64, limit: i64) -> RepoResult<Vec<ContactId>> {
         let target = match sel {
             RestoreSelection::Ids { ids } => RestoreTarget::Ids(ids),
-            RestoreSelection::AllMatching { filter, as_of, exclude } => RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude },
+            RestoreSelection::AllMatching { filter, as_of, exclude } => RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true },
         };
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where c.account_id = ");
@@ -407,7 +415,7 @@ impl Repo {
                 let RestoreSelection::AllMatching { filter, as_of, exclude } = &sel else { unreachable!() };
                 let description = sel.describe();
                 let audit = RestoreAudit { actor, description: &description, batch: filter.batch };
-                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude };
+                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true };
                 self.restore_chunk(AccountId(account), &target, &audit, &from, limit).await
             }
             _ => Err(RepoError::Internal(format!("restore job {job} has neither a deletion nor a selection"))),

@@ -104,7 +104,10 @@ both_backends!(async fn the_restore_page_pages_through_one_large_deletion(db: Te
     first.assert_status(200).assert_contains("55 deleted contacts");
     let page1 = restore_rows(&first.body);
     assert_eq!(page1.len(), 50);
-    let older = hrefs(&first.body).into_iter().find(|h| h.starts_with("/contacts/restore?after=")).expect("an Older link");
+    let older = hrefs(&first.body)
+        .into_iter()
+        .find(|h| h.starts_with("/contacts/restore?") && h.contains("after="))
+        .expect("a Next page link");
     let second = c.get(&older).await;
     second.assert_status(200);
     let page2 = restore_rows(&second.body);
@@ -113,7 +116,7 @@ both_backends!(async fn the_restore_page_pages_through_one_large_deletion(db: Te
     all.sort_unstable();
     all.dedup();
     assert_eq!(all, ids.iter().map(|i| i.0).collect::<Vec<_>>(), "every deleted contact exactly once");
-    assert!(hrefs(&second.body).iter().all(|h| !h.starts_with("/contacts/restore?after=")), "no page after the last");
+    assert!(hrefs(&second.body).iter().all(|h| !h.contains("after=")), "no page after the last");
 });
 
 both_backends!(async fn restore_is_refused_from_exactly_60_days_and_purge_then_removes_the_contact(db: TestDb) {
@@ -199,7 +202,7 @@ both_backends!(async fn restore_by_batch_restores_exactly_that_deletion(db: Test
 
     // unknown or malformed batches: 404, nothing changes
     let before = snapshot(&f.raw).await;
-    c.post("/batches/999999/restore", &[]).await.assert_status(404).assert_contains("no deletion");
+    c.post("/batches/999999/restore", &[]).await.assert_status(404).assert_contains("no such deletion");
     c.post("/batches/abc/restore", &[]).await.assert_status(404);
     c.post(&format!("/batches/{first}/restore"), &[]).await.assert_status(303); // nothing left to restore: a no-op
     assert_eq!(snapshot(&f.raw).await, before);
