@@ -38,9 +38,14 @@ async fn a_deleted_contact_comes_back_from_the_restore_page() {
     ui.click(&format!(".restore-check[value='{id}']")).await;
     ui.wait_until("!document.getElementById('restore-submit').disabled", "Restore selected to unlock").await;
     assert_eq!(ui.text("#restore-count").await, "1 selected");
+    assert_eq!(ui.text("#restore-submit").await, "Restore 1 contact", "the button counts in the singular");
     ui.click("#restore-submit").await;
-    ui.wait_until("document.readyState === 'complete' && /Restored 1 contact/.test(document.body.innerText)", "the restore message")
-        .await;
+    let message = format!("{name} was restored.");
+    ui.wait_until(
+        &format!("document.readyState === 'complete' && document.body.innerText.indexOf({}) >= 0", crate::harness::js_str(&message)),
+        "the restore message naming the contact",
+    )
+    .await;
     assert!(!app.is_deleted(id).await, "the contact is live again in the database");
 
     ui.goto("/contacts").await;
