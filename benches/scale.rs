@@ -929,9 +929,12 @@ struct JobOutcome {
 async fn queue_delete_all(http: &Http, pool: &Pool, acc: i64) -> (i64, Instant, f64) {
     let page = http.get_text("/contacts").await;
     let as_of = attr_after(&page, "data-as-of=\"").expect("as_of");
+    // deleting every contact asks for the count shown as well as DELETE
+    let total = attr_after(&page, "data-total=\"").expect("the list's total");
     let prev_job = pool.opt_scalar("select max(id) from bulk_jobs", &[]).await.unwrap_or(0);
     let t0 = Instant::now();
-    let (status, location, body) = http.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE"), ("reason", "scale benchmark")]).await;
+    let form = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str()), ("reason", "scale benchmark")];
+    let (status, location, body) = http.post("/contacts/delete", &form).await;
     let post_secs = t0.elapsed().as_secs_f64();
     assert!(status == 303 && location == "/bulk-actions", "delete-all was not queued as a job: {status} {location}\n{}", &body[..body.len().min(2000)]);
     let job = pool.scalar("select max(id) from bulk_jobs where account_id = $1", &[acc]).await;

@@ -22,14 +22,27 @@
       var dialog = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("dialog[open]");
       var box = dialog && dialog.querySelector("#dialog-alerts");
       if (box) e.detail.target = box;
+      // a form that shows its errors beside its fields keeps what was typed
+      var form = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("form[data-inline-errors]");
+      var slot = form && form.querySelector(".field-error");
+      if (slot) {
+        e.detail.target = slot;
+        form.querySelectorAll("input:not([type=hidden])").forEach(function (i) { i.setAttribute("aria-invalid", "true"); });
+      }
     }
   });
 
-  // ---- typed-DELETE confirmation: the button unlocks on exactly "DELETE" ----
+  // ---- typed-DELETE confirmation: the button unlocks on exactly "DELETE", and, when
+  // the form asks for it (deleting every contact), the number of contacts typed ----
+  function countMatches(input) {
+    var digits = input.value.replace(/[,.\s'_]/g, "");
+    return /^[0-9]+$/.test(digits) && digits.replace(/^0+(?=.)/, "") === input.dataset.expectCount;
+  }
   function wireConfirm(input, button) {
     if (!input || !button) return;
-    var sync = function () { button.disabled = input.value !== "DELETE"; };
-    input.addEventListener("input", sync);
+    var counts = input.form ? Array.prototype.slice.call(input.form.querySelectorAll("[data-expect-count]")) : [];
+    var sync = function () { button.disabled = input.value !== "DELETE" || !counts.every(countMatches); };
+    [input].concat(counts).forEach(function (i) { i.addEventListener("input", sync); });
     sync();
   }
 
@@ -208,7 +221,7 @@
         if (!form) { return; }          // a refusal went to #alerts
         wireConfirm(document.getElementById("delete-confirm"), document.getElementById("delete-submit"));
         dialog.showModal();
-        document.getElementById("delete-confirm").focus();
+        (document.getElementById("delete-count") || document.getElementById("delete-confirm")).focus();
       });
   }
 
@@ -235,9 +248,13 @@
   // for an admin: it opens in the dialog and sends the same request with the
   // confirmation.
   function sendBulkTag(confirm) {
+    var busy = confirm ? document.getElementById("tag-confirm-submit") : document.querySelector("#bulk-tag-form button[type=submit]");
+    setBusy(busy, true);
     var p = selectionParams();
     p.append("tag_name", document.getElementById("bulk-tag-name").value);
     if (confirm) p.append("confirm", confirm);
+    var count = document.getElementById("tag-confirm-count");
+    if (confirm && count) p.append("confirm_count", count.value);
     var dialog = document.getElementById("delete-dialog");
     return fetch("/contacts/tags", {
       method: "POST",
@@ -245,6 +262,7 @@
       headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrfToken(), "HX-Request": "true" },
       body: p.toString()
     }).then(function (r) {
+      setBusy(busy, false);
       return r.text().then(function (html) {
         if (r.status === 409 && dialog && html.indexOf("tag-confirm-form") >= 0) {
           lastOpener = document.activeElement;
@@ -252,7 +270,7 @@
           var input = document.getElementById("tag-confirm");
           wireConfirm(input, document.getElementById("tag-confirm-submit"));
           if (!dialog.open) dialog.showModal();
-          input.focus();
+          (document.getElementById("tag-confirm-count") || input).focus();
           return;
         }
         if (dialog && dialog.open) dialog.close();
@@ -417,7 +435,90 @@
     if (o) { var dlg = document.getElementById(o.dataset.openDialog); if (dlg) { dlg.showModal(); var btn = dlg.querySelector("button[type=submit]"); if (btn) btn.focus(); } }
   });
 
+  // ---- busy buttons: a form that starts work cannot be sent twice ----
+  // Forms posted by the browser (the page reloads with the answer): the button that
+  // sent it turns busy once the browser has read the form's fields.
+  function setBusy(button, busy) {
+    if (!button) return;
+    button.disabled = busy;
+    button.classList.toggle("is-busy", busy);
+    if (busy) button.setAttribute("aria-busy", "true"); else button.removeAttribute("aria-busy");
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+    var button = e.submitter || form.querySelector("button[type=submit]");
+    setTimeout(function () { setBusy(button, true); }, 0);
+  });
+  // back to a page kept in the browser's cache: its buttons are usable again
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) document.querySelectorAll("button.is-busy").forEach(function (b) { setBusy(b, false); });
+  });
+
+  // ---- narrow windows: the sidebar is a drawer behind the Menu button ----
+  function setNav(open, focusBack) {
+    var shell = document.querySelector(".shell"), button = document.getElementById("menu-button");
+    if (!shell || !button) return;
+    shell.classList.toggle("nav-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var current = document.querySelector("#sidebar a[aria-current]") || document.querySelector("#sidebar a");
+      if (current) current.focus();
+    } else if (focusBack) {
+      button.focus();
+    }
+  }
+  function navOpen() { var s = document.querySelector(".shell"); return !!s && s.classList.contains("nav-open"); }
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest) return;
+    if (e.target.closest("#menu-button")) setNav(!navOpen(), false);
+    else if (e.target.closest("#sidebar-backdrop")) setNav(false, true);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && navOpen()) { e.preventDefault(); setNav(false, true); }
+  });
+  // focus leaving the open drawer (Tab past its last link) closes it
+  document.addEventListener("focusin", function (e) {
+    if (navOpen() && !e.target.closest("#sidebar") && !e.target.closest("#menu-button")) setNav(false, false);
+  });
+  window.addEventListener("resize", function () { if (navOpen() && window.innerWidth > 900) setNav(false, false); });
+
+  // ---- times in the user's time zone ----
+  // The server shows times in the zone stored for the user; when the browser's zone
+  // differs (first visit, travel), it is stored and the times on this page are shown
+  // in it at once. Hover shows the absolute time.
+  var TIME_FORMATS = {
+    date: { month: "short", day: "numeric", year: "numeric" },
+    minute: { month: "short", day: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
+    second: { month: "short", day: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }
+  };
+  function showTimes(zone) {
+    document.querySelectorAll("time[data-format]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime")), opts = TIME_FORMATS[t.dataset.format];
+      if (isNaN(d) || !opts) return;
+      t.textContent = new Intl.DateTimeFormat("en-US", Object.assign({ timeZone: zone }, opts)).format(d);
+      t.title = new Intl.DateTimeFormat("en-US", { timeZone: zone, dateStyle: "full", timeStyle: "long" }).format(d) + " (" + zone + ")";
+    });
+  }
+  var browserZone = "";
+  try { browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { browserZone = ""; }
+  function syncTimeZone() {
+    var m = document.querySelector('meta[name="user-time-zone"]');
+    if (!m || !browserZone || m.getAttribute("content") === browserZone) return;
+    fetch("/me/time-zone", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrfToken() },
+      body: new URLSearchParams({ time_zone: browserZone }).toString()
+    }).then(function (r) {
+      if (!r.ok) return;
+      m.setAttribute("content", browserZone);
+      showTimes(browserZone);
+    });
+  }
+
   function init() {
+    syncTimeZone();
     readMeta();
     render();
     renderRestore();

@@ -21,9 +21,55 @@ impl DeleteConfirmation {
     }
 }
 
+/// Deleting every contact of an account asks for more than DELETE: the number of
+/// contacts, typed (digits, with or without thousands separators). The number is the
+/// one the admin was shown: the contacts left now, plus at most `deleted_since` that
+/// someone else deleted after the admin looked (a select-all keeps to what was there
+/// when the list was read, so nothing newer is ever part of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountConfirmation(());
+
+impl CountConfirmation {
+    pub fn parse(typed: Option<&str>, count: i64, deleted_since: i64, account: &str) -> Result<Self, InvalidInput> {
+        let digits: String = typed.unwrap_or("").chars().filter(|c| !matches!(c, ',' | '.' | ' ' | '\u{a0}' | '\u{202f}' | '\'' | '_')).collect();
+        let typed = digits.parse::<i64>().ok().filter(|_| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()));
+        let matches = typed.is_some_and(|n| n >= count && n <= count + deleted_since.max(0));
+        if matches {
+            Ok(CountConfirmation(()))
+        } else {
+            Err(InvalidInput::new(format!(
+                "This deletes every contact in {account}: type the number of contacts, {}, to confirm.",
+                super::thousands(count)
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleting_everything_needs_the_exact_count() {
+        for ok in ["20000", "20,000", "20 000", "20.000", " 20000 "] {
+            assert!(CountConfirmation::parse(Some(ok), 20_000, 0, "Big").is_ok(), "{ok:?}");
+        }
+        for bad in [None, Some(""), Some("19999"), Some("20001"), Some("2e4"), Some("-20000"), Some("20000 contacts"), Some("DELETE")] {
+            let e = CountConfirmation::parse(bad, 20_000, 0, "Big").unwrap_err();
+            assert_eq!(e.0, "This deletes every contact in Big: type the number of contacts, 20,000, to confirm.", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_count_shown_still_confirms_after_others_deleted_some() {
+        // 20,000 shown; 300 deleted by someone else since: 19,700 left
+        for ok in ["20000", "19700", "19,950"] {
+            assert!(CountConfirmation::parse(Some(ok), 19_700, 300, "Big").is_ok(), "{ok:?}");
+        }
+        for bad in ["19699", "20001", "0"] {
+            assert!(CountConfirmation::parse(Some(bad), 19_700, 300, "Big").is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn only_the_exact_text_confirms() {

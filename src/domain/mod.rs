@@ -10,9 +10,10 @@ pub mod restore_window;
 pub mod role;
 pub mod selection;
 pub mod text;
+pub mod time;
 pub mod workflow;
 
-pub use confirmation::DeleteConfirmation;
+pub use confirmation::{CountConfirmation, DeleteConfirmation};
 pub use contact::{Email, NewContact, TagName};
 pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
 pub use restore_selection::{deleted_by_words, DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, DeletionName, RestoreSelection};
@@ -20,6 +21,7 @@ pub use restore_window::{DaysLeft, RESTORE_WINDOW_DAYS};
 pub use role::Role;
 pub use selection::{Actor, Channel, ContactFilter, Selection, MAX_IDS_PER_REQUEST};
 pub use text::{name_list, plural, thousands};
+pub use time::{UserZone, When};
 pub use workflow::{ActiveWorkflow, TagAuthority, TagTriggers, WorkflowAction, WorkflowDraft, WorkflowStatus};
 
 /// A value a user typed that the domain refuses, with a message fit to show them.

@@ -1,7 +1,7 @@
 //! Accounts (tenants) and their users.
 
 use super::{millis, on_db, Repo, RepoError, RepoResult};
-use crate::domain::{AccountId, Email, Role, UserId};
+use crate::domain::{AccountId, Email, Role, UserId, UserZone};
 
 /// What login needs: the stored argon2 hash, never shown in `Debug`.
 #[derive(Clone)]
@@ -30,6 +30,8 @@ pub struct UserInfo {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// Where times on their pages are shown.
+    pub zone: UserZone,
 }
 
 #[derive(sqlx::FromRow)]
@@ -40,6 +42,7 @@ pub(super) struct UserInfoRow {
     email: String,
     name: String,
     role: String,
+    time_zone: Option<String>,
 }
 
 impl UserInfoRow {
@@ -51,6 +54,7 @@ impl UserInfoRow {
             email: self.email,
             name: self.name,
             role: Role::parse(&self.role)?,
+            zone: UserZone::from_stored(self.time_zone.as_deref()),
         })
     }
 }
@@ -138,6 +142,15 @@ impl Repo {
                 Ok(UserId(id))
             }
         }
+    }
+
+    /// Stores the time zone the user's browser reports; their pages show times in it.
+    pub async fn set_time_zone(&self, user: UserId, zone: UserZone) -> RepoResult<()> {
+        let name = (!zone.name().is_empty()).then(|| zone.name());
+        on_db!(self, |pool, DB| {
+            sqlx::query("update users set time_zone = $1 where id = $2").bind(name).bind(user.0).execute(pool).await?;
+        });
+        Ok(())
     }
 
     pub async fn login_user(&self, email: &str) -> RepoResult<Option<LoginUser>> {

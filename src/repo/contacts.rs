@@ -447,6 +447,17 @@ impl Repo {
         }))
     }
 
+    /// How many of the account's contacts were deleted after `since`.
+    pub async fn count_deleted_since(&self, account: AccountId, since: DateTime<Utc>) -> RepoResult<i64> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_scalar("select count(*) from contacts where account_id = $1 and deleted_at is not null and deleted_at > $2")
+                .bind(account.0)
+                .bind(millis(since))
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
     /// The selection's live contacts in id order, `limit` at a time after `after` (export).
     pub async fn selection_page(
         &self,

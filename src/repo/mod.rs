@@ -189,6 +189,16 @@ pub(crate) const TRIGRAM: usize = 3;
 /// that, the page fell back to sorting every match (80 ms).
 pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 4;
 
+/// The schema of each backend. A migration that has been applied anywhere is never
+/// edited (sqlx refuses to start on a database that applied other text): the
+/// repository tests pin every migration's checksum.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A search bucket holds the ids that share `id >> SEARCH_BUCKET_BITS`, written as a
+/// literal in the SQL of PostgreSQL's migrations 0013, 0014 and 0016.
+pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
+
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
 /// stays inside its account's rowid range (2^40 contact ids, 2^23 accounts).
 pub(crate) const SEARCH_KEY_SPAN: i64 = 1 << 40;
@@ -356,7 +366,7 @@ impl Repo {
                     })
                     .connect_with(opts)
                     .await?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
                 Db::Postgres(pool)
             }
             Backend::Sqlite => {
@@ -374,7 +384,7 @@ impl Repo {
                     .before_acquire(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
                     .connect_with(opts)
                     .await?;
-                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
                 Db::Sqlite(pool)
             }
         };
@@ -515,5 +525,21 @@ mod tests {
         assert_eq!(trigram_phrase::<sqlx::Sqlite>("ñé"), None);
         assert_eq!(trigram_phrase::<sqlx::Sqlite>("ab"), None);
         assert_eq!(trigram_phrase::<sqlx::Postgres>("martinez"), None);
+    }
+
+    /// The numbers the SQL writes as literals are the ones the Rust code computes with.
+    #[test]
+    fn the_literals_in_the_migrations_are_the_rust_constants() {
+        let sql = |m: &sqlx::migrate::Migrator| m.iter().map(|x| x.sql.to_string()).collect::<Vec<_>>().join("\n");
+        let (sqlite, postgres) = (sql(&SQLITE_MIGRATIONS), sql(&POSTGRES_MIGRATIONS));
+        // the search index's rowid span
+        assert!(sqlite.contains(&format!("account_id * {SEARCH_KEY_SPAN} + ")), "SQLite keys its search rowids by SEARCH_KEY_SPAN");
+        assert_eq!(sqlite.matches("1099511627776").count(), sqlite.matches(&SEARCH_KEY_SPAN.to_string()).count());
+        // every shift in PostgreSQL's search SQL is the bucket width
+        let shifts: Vec<&str> = postgres.split(">> ").skip(1).chain(postgres.split("<< ").skip(1)).map(|s| s.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("")).collect();
+        assert!(shifts.len() >= 6, "the bucket shifts are found: {shifts:?}");
+        for n in shifts {
+            assert_eq!(n, SEARCH_BUCKET_BITS.to_string(), "a shift by {n} in PostgreSQL's migrations");
+        }
     }
 }

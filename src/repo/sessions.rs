@@ -39,7 +39,7 @@ impl Repo {
         let now = millis(wall_clock());
         let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
             sqlx::query_as(
-                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role
+                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role, u.time_zone
                  from sessions s join users u on u.id = s.user_id join accounts a on a.id = u.account_id
                  where s.id = $1 and s.user_id = $2 and s.expires_at > $3",
             )

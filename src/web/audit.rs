@@ -5,13 +5,14 @@ use super::error::{AppError, WebResult};
 use super::form::query_fields;
 use super::page::{render, thousands, PageCtx};
 use super::session::{AdminUser, TypedSession};
+use crate::domain::When;
 use crate::repo::{AuditAction, AuditFilter, Repo};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 pub struct EventView {
     pub id: i64,
-    pub time: String,
+    pub time: When,
     pub action: String,
     pub action_label: String,
     pub actor: String,
@@ -84,7 +85,7 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
             };
             EventView {
                 id: e.id,
-                time: e.time().format("%b %-d, %Y %H:%M:%S UTC").to_string(),
+                time: user.zone.second(e.time()),
                 action_label: action_label(&e.action).into(),
                 action: e.action.clone(),
                 actor,

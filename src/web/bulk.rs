@@ -6,7 +6,8 @@ use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::ContactId;
 use crate::repo::{BulkJob, JobId, Repo};
-use actix_web::{web, HttpResponse};
+use super::form::query_fields;
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 pub struct JobView {
@@ -36,6 +37,22 @@ pub struct JobView {
     /// contact's page.
     pub conflicts: Vec<(String, i64, String)>,
     pub more_conflicts: String,
+    /// What a finished job did, as its message ends: "Deleted 20,000 contacts".
+    pub outcome: String,
+}
+
+/// "Deleted 20,000 contacts", "Restored 19,990 contacts", "Cancelled after deleting
+/// 5,000 of 20,000 contacts": the message a finished job leaves.
+fn outcome(j: &BulkJob) -> String {
+    let contacts = |n| plural(n, "contact", "contacts");
+    match (j.is_restore(), j.state.as_str()) {
+        (true, "done") => format!("Restored {}", contacts(j.restored)),
+        (true, "cancelled") => format!("Cancelled after restoring {}", contacts(j.restored)),
+        (true, _) => format!("Stopped after restoring {}", contacts(j.restored)),
+        (false, "done") => format!("Deleted {}", contacts(j.done)),
+        (false, "cancelled") => format!("Cancelled after deleting {} of {}", thousands(j.done), contacts(j.total)),
+        (false, _) => format!("Stopped after deleting {} of {}", thousands(j.done), contacts(j.total)),
+    }
 }
 
 /// The name a job goes by: its deletion's, or for a restore, what it brings back.
@@ -89,6 +106,7 @@ impl From<&BulkJob> for JobView {
             error: j.error.clone().unwrap_or_default(),
             notes: restore_notes(j),
             conflicts: Vec::new(),
+            outcome: outcome(j),
             more_conflicts: if j.conflict_count > j.conflicts.len() as i64 {
                 format!("…and {} more.", thousands(j.conflict_count - j.conflicts.len() as i64))
             } else {
@@ -125,10 +143,15 @@ struct BulkPage {
     jobs: Vec<JobView>,
 }
 
+/// The live progress bar. `alert`: shown in the message of the page that started the
+/// job (the contacts list), where a finished job turns into its outcome and an offer to
+/// restore what it deleted; on the Bulk actions page the row has its own buttons.
 #[derive(Template)]
 #[template(path = "_job_progress.html")]
 pub struct ProgressFragment {
     pub job: JobView,
+    pub alert: bool,
+    pub csrf: String,
 }
 
 /// `GET /bulk-actions` (admins).
@@ -146,10 +169,17 @@ fn job_id(raw: &str) -> WebResult<JobId> {
 }
 
 /// `GET /bulk-actions/{id}/progress`: the live progress bar (htmx polls it).
-pub async fn progress(path: web::Path<String>, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+pub async fn progress(
+    req: HttpRequest,
+    path: web::Path<String>,
+    session: TypedSession,
+    AdminUser(user): AdminUser,
+    repo: web::Data<Repo>,
+) -> WebResult<HttpResponse> {
     let id = job_id(&path)?;
     let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
-    let mut res = render(&ProgressFragment { job: JobView::from(&job) })?;
+    let alert = query_fields(&req).get("in") == Some("alert");
+    let mut res = render(&ProgressFragment { job: JobView::from(&job), alert, csrf: session.csrf_token()? })?;
     if !job.is_active() {
         // the list refreshes once the job has finished
         res.headers_mut().insert(

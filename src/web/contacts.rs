@@ -5,7 +5,7 @@ use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName};
+use crate::domain::{Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName, When};
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -218,6 +218,11 @@ pub struct ImpactLine {
 struct DeleteDialog {
     count: i64,
     count_text: String,
+    /// "Delete Ana Li?" for one contact, "Delete 20,000 contacts?" for more.
+    subject: String,
+    /// "This deletes every contact in Big: 20,000", when it does: the count must be
+    /// typed as well as DELETE.
+    everything: Option<String>,
     removed: Vec<ImpactLine>,
     anything_removed: bool,
     warnings: Vec<ImpactLine>,
@@ -282,9 +287,19 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         return Err(AppError::BadRequest("None of the selected contacts exist any more in this account; nothing to delete.".into()));
     }
     let (removed, warnings) = impact_lines(&impact);
+    let count_text = plural(impact.contacts, "contact", "contacts");
+    let subject = match impact.contacts {
+        1 => repo.selection_page(user.account_id, &sel, 0, 1).await?.first().map_or_else(|| count_text.clone(), ContactRow::display_name),
+        _ => count_text.clone(),
+    };
+    let everything = deletes_everything(&repo, user.account_id, impact.contacts)
+        .await?
+        .then(|| format!("This deletes every contact in {}: {}", user.account_name, thousands(impact.contacts)));
     render(&DeleteDialog {
         count: impact.contacts,
-        count_text: plural(impact.contacts, "contact", "contacts"),
+        count_text,
+        subject,
+        everything,
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
@@ -308,6 +323,12 @@ impl AlertFragment {
     pub fn from_flash(f: Flash, csrf: String) -> Self {
         AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
     }
+}
+
+/// True when deleting `count` contacts leaves the account with none (and that is more
+/// than one contact): the dialog and the server then ask for the count to be typed.
+async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, count: i64) -> WebResult<bool> {
+    Ok(count > 1 && count >= repo.count_contacts(account, &ContactFilter::default()).await?)
 }
 
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
@@ -336,6 +357,13 @@ pub async fn delete(
             "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
         ));
     }
+    if deletes_everything(&repo, user.account_id, count).await? {
+        let deleted_since = match &sel {
+            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+            Selection::Ids(_) => 0,
+        };
+        CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name)?;
+    }
     if count > bulk.threshold {
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
         let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
@@ -347,7 +375,7 @@ pub async fn delete(
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
             let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
             let progress = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j) }.render()?,
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j), alert: true, csrf: session.csrf_token()? }.render()?,
                 None => String::new(),
             };
             return Ok(HttpResponse::Accepted()
@@ -402,6 +430,10 @@ struct TagConfirm {
     /// Where Cancel leads; none inside a dialog.
     cancel: Option<String>,
     export_query: String,
+    /// The tag deletes every contact of the account: their count (and as written), typed
+    /// as well.
+    everything: Option<(i64, String)>,
+    account: String,
 }
 
 /// The form alone, for the dialog of bulk Add tag.
@@ -437,20 +469,41 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
     let sel = f.selection(None)?.not_after(repo.now());
     let confirm = tag_confirmation(&f)?;
+    // A tag that deletes, added to every contact, deletes every contact: an admin types
+    // the count as for the delete dialog.
+    let everything = match user.role.is_admin() && !repo.tag_triggers(user.account_id, tag.as_str()).await?.deleting.is_empty() {
+        true => {
+            let count = repo.count_selection(user.account_id, &sel).await?;
+            deletes_everything(&repo, user.account_id, count).await?.then_some(count)
+        }
+        false => None,
+    };
+    let ask = |message: String| -> WebResult<HttpResponse> {
+        let form = TagConfirm {
+            message,
+            csrf: session.csrf_token()?,
+            hidden: Vec::new(),
+            action: None,
+            cancel: None,
+            export_query: f.selection_query(),
+            everything: everything.map(|n| (n, thousands(n))),
+            account: user.account_name.clone(),
+        };
+        let body = TagConfirmFragment { form }.render()?;
+        Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body))
+    };
+    if let (Some(count), Some(_)) = (everything, confirm) {
+        let deleted_since = match &sel {
+            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+            Selection::Ids(_) => 0,
+        };
+        if let Err(refused) = CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name) {
+            return ask(refused.0);
+        }
+    }
     let by = TagAuthority::person(user.id, user.role, confirm);
     let tagged = match repo.add_tag(user.account_id, &sel, &tag, by).await {
-        Err(RepoError::ConfirmationRequired(message)) => {
-            let form = TagConfirm {
-                message,
-                csrf: session.csrf_token()?,
-                hidden: Vec::new(),
-                action: None,
-                cancel: None,
-                export_query: f.selection_query(),
-            };
-            let body = TagConfirmFragment { form }.render()?;
-            return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
-        }
+        Err(RepoError::ConfirmationRequired(message)) => return ask(message),
         other => other?,
     };
     let note = deleting_note(&repo, &user, &tag, by.may_start_deletions() && !tagged.is_empty()).await?;
@@ -486,14 +539,14 @@ struct ContactPageTpl {
 }
 
 impl ContactPageTpl {
-    fn date(&self, ms: &i64) -> String {
-        crate::repo::from_millis(*ms).format("%b %-d, %Y %H:%M").to_string()
+    fn date(&self, ms: &i64) -> When {
+        self.page.user.zone.minute(crate::repo::from_millis(*ms))
     }
     fn money(&self, cents: &i64) -> String {
         format!("${}", thousands(cents / 100))
     }
-    fn opt_date(&self, ms: &Option<i64>) -> String {
-        ms.map(|m| self.date(&m)).unwrap_or_else(|| "—".into())
+    fn opt_date(&self, ms: &Option<i64>) -> Option<When> {
+        ms.map(|m| self.date(&m))
     }
     fn contact_initial(&self) -> String {
         self.c.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
@@ -542,8 +595,7 @@ struct DeletedContactPage {
     id: i64,
     name: String,
     email: String,
-    deleted: String,
-    deleted_iso: String,
+    deleted: When,
     by: String,
     triggered_by: Option<String>,
     reason: Option<String>,
@@ -574,8 +626,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         id: c.id,
         name: c.display_name(),
         email: c.email.clone().unwrap_or_default(),
-        deleted: c.deleted().format("%b %-d, %Y %H:%M UTC").to_string(),
-        deleted_iso: c.deleted().to_rfc3339_opts(SecondsFormat::Secs, true),
+        deleted: user.zone.minute(c.deleted()),
         by: c.deleted_by(),
         triggered_by: d.triggered_by_name.clone().map(|n| format!("{n}, by adding the workflow's tag")),
         reason: d.reason.clone(),
@@ -606,6 +657,8 @@ pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser
                 action: Some(format!("/contacts/{id}/tags")),
                 cancel: Some(format!("/contacts/{id}")),
                 export_query: format!("?ids={id}"),
+                everything: None,
+                account: page.user.account_name.clone(),
             };
             let body = TagConfirmPage { page, form }.render()?;
             return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));

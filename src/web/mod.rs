@@ -11,6 +11,7 @@ pub mod form;
 pub mod handover;
 pub mod health;
 pub mod import;
+pub mod me;
 pub mod middleware;
 pub mod page;
 pub mod proxy;
@@ -70,6 +71,7 @@ route_table! {
     get "/login" => auth::login_form, Public;
     post "/login" => auth::login, Public;
     post "/logout" => auth::logout, Public;
+    post "/me/time-zone" => me::set_time_zone, User;
     get "/contacts" => contacts::list, User;
     post "/contacts" => contacts::create, User;
     get "/contacts/new" => contacts::new_form, User;

@@ -67,3 +67,4 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 pub use crate::domain::text::{plural, thousands};
+pub use crate::domain::{UserZone, When};

@@ -6,7 +6,7 @@ use super::form::{query_fields, Fields};
 use super::page::{render, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
+use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, UserZone, When, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
 use crate::jobs::workflow_runner;
 use crate::repo::{from_millis, Cursor, PageRequest, Repo, Workflow};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,12 +23,13 @@ pub struct WorkflowView {
     pub actions: Vec<String>,
     pub deletes: bool,
     pub runs: i64,
-    pub last_run: String,
-    pub activated_by: String,
+    pub last_run: Option<When>,
+    /// Who activated it, and when.
+    pub activated_by: Option<(String, When)>,
 }
 
-impl From<&Workflow> for WorkflowView {
-    fn from(w: &Workflow) -> Self {
+impl WorkflowView {
+    fn new(w: &Workflow, zone: UserZone) -> Self {
         WorkflowView {
             id: w.id.0,
             name: w.name.clone(),
@@ -37,11 +38,8 @@ impl From<&Workflow> for WorkflowView {
             actions: w.actions.iter().map(WorkflowAction::describe).collect(),
             deletes: w.deletes(),
             runs: w.runs,
-            last_run: w.last_run_at.map(|t| t.format("%b %-d, %Y %H:%M").to_string()).unwrap_or_else(|| "never".into()),
-            activated_by: match (&w.activated_by_name, w.activated_at) {
-                (Some(n), Some(t)) => format!("{n}, {}", t.format("%b %-d, %Y %H:%M")),
-                _ => String::new(),
-            },
+            last_run: w.last_run_at.map(|t| zone.minute(t)),
+            activated_by: w.activated_by_name.clone().zip(w.activated_at.map(|t| zone.minute(t))),
         }
     }
 }
@@ -54,7 +52,7 @@ struct ListPage {
 }
 
 pub async fn list(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let workflows = repo.list_workflows(user.account_id).await?.iter().map(WorkflowView::from).collect();
+    let workflows = repo.list_workflows(user.account_id).await?.iter().map(|w| WorkflowView::new(w, user.zone)).collect();
     let page = PageCtx::new(&session, &user, "workflows", "Workflows")?;
     render(&ListPage { page, workflows })
 }
@@ -172,7 +170,7 @@ async fn load(repo: &Repo, account: crate::domain::AccountId, raw: &str) -> WebR
 pub struct RunView {
     pub contact: String,
     pub contact_id: i64,
-    pub when: String,
+    pub when: When,
     pub kind: String,
     pub state: String,
     pub outcome: String,
@@ -201,7 +199,7 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
         .map(|r| RunView {
             contact: r.contact_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "A contact erased since".to_string()),
             contact_id: r.contact_id,
-            when: from_millis(r.created_at).format("%b %-d, %Y %H:%M:%S").to_string(),
+            when: user.zone.second(from_millis(r.created_at)),
             kind: if r.test_run == 1 { "Test".into() } else { "Trigger".into() },
             state: r.state,
             outcome: r.outcome.unwrap_or_default(),
@@ -211,7 +209,7 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
     let page = PageCtx::new(&session, &user, "workflows", wf.name.clone())?;
     let tags = repo.account_tags(user.account_id).await?;
     let can_manage = !wf.deletes() || user.role.is_admin();
-    render(&ShowPage { page, rows: rows_of(&wf.actions), wf: WorkflowView::from(&wf), runs, tags, can_manage })
+    render(&ShowPage { page, rows: rows_of(&wf.actions), wf: WorkflowView::new(&wf, user.zone), runs, tags, can_manage })
 }
 
 /// `POST /workflows/{id}`: save changes.

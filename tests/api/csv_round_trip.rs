@@ -119,6 +119,8 @@ both_backends!(async fn an_export_imported_again_gives_back_the_same_contacts_an
     ids.sort();
     let mut fields: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
     fields.push(("confirm", "DELETE"));
+    let count = ids.len().to_string();
+    fields.push(("confirm_count", &count));
     admin.post("/contacts/delete", &fields).await.assert_see_other("/contacts");
     assert!(contacts_of(&f.raw, f.acc.id).await.is_empty());
     let r = import(&mut admin, export.body.as_bytes()).await;

@@ -1,7 +1,7 @@
 //! `POST /contacts/delete` (R1, R2, R5, R6, R7), the delete preview (U4), and every
 //! kind of bad input refused with a clear 4xx that changes nothing.
 
-use crate::app::{attr_values, batch_in_page, spawn_app, Csrf};
+use crate::app::{attr_values, batch_in_page, spawn_app, urlencode, Csrf};
 use crate::support::{assert_associated, create_contact};
 use crate::{args, audit_rows, batch_of, both_backends, is_deleted, is_live, live_count, snapshot};
 use chrono::Duration;
@@ -342,10 +342,6 @@ both_backends!(async fn oversized_requests_are_refused(db: TestDb) {
     assert!(is_live(&f.raw, bob).await);
 });
 
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 both_backends!(async fn text_with_a_nul_byte_is_a_clear_400_never_a_500(db: TestDb) {
     // PostgreSQL refuses a NUL byte in text: such input must be refused before it
     // reaches the database, on every backend alike.
@@ -405,8 +401,22 @@ both_backends!(async fn a_large_select_all_deletion_runs_in_chunks_and_its_batch
     let page = c.get("/contacts").await;
     page.assert_contains("1,100 contacts in this account");
     let as_of = attr_values(&page.body, "data-as-of").into_iter().next().unwrap();
+    let everything = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE")];
+    // every contact of the account: the count must be typed as well as DELETE
+    let before = snapshot(&f.raw).await;
+    for typed in [None, Some("1,099"), Some("1100 contacts")] {
+        let mut fields = everything.to_vec();
+        fields.extend(typed.map(|t| ("confirm_count", t)));
+        c.post("/contacts/delete", &fields)
+            .await
+            .assert_status(400)
+            .assert_contains("This deletes every contact in Acme: type the number of contacts, 1,100, to confirm.");
+    }
+    assert_eq!(snapshot(&f.raw).await, before, "a refused deletion changes nothing");
 
-    let r = c.post("/contacts/delete", &[("select_all", "true"), ("as_of", &as_of), ("confirm", "DELETE")]).await;
+    let mut fields = everything.to_vec();
+    fields.push(("confirm_count", "1,100"));
+    let r = c.post("/contacts/delete", &fields).await;
 
     r.assert_see_other("/contacts");
     assert_eq!(live_count(&f.raw, f.acc.id).await, 0);

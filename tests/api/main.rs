@@ -13,6 +13,7 @@ mod support;
 #[path = "../support/app.rs"]
 mod app;
 
+mod admin_day;
 mod auth;
 mod contacts;
 mod csv_round_trip;

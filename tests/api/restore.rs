@@ -13,6 +13,9 @@ async fn delete_via_http(c: &mut Client, ids: &[ContactId]) -> i64 {
     let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     let mut fields: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
     fields.push(("confirm", "DELETE"));
+    // asked for only when the deletion leaves the account empty
+    let count = ids.len().to_string();
+    fields.push(("confirm_count", &count));
     c.post("/contacts/delete", &fields).await.assert_see_other("/contacts");
     let page = c.get("/contacts").await;
     batch_in_page(&page.body).expect("the flash offers to restore the batch")

@@ -81,7 +81,7 @@ async fn status_of(raw: &Raw, wf: i64) -> String {
 
 /// Creates the seed's workflow through `POST /workflows` (trigger `tag`, action Delete
 /// contact, blank rows as the editor sends them) and returns its id.
-async fn create_workflow(c: &mut Client, name: &str, tag: &str) -> i64 {
+pub(crate) async fn create_workflow(c: &mut Client, name: &str, tag: &str) -> i64 {
     c.get("/workflows/new").await.assert_status(200).assert_contains("Save draft");
     let r = c
         .post(
@@ -105,7 +105,7 @@ async fn create_workflow(c: &mut Client, name: &str, tag: &str) -> i64 {
     loc.strip_prefix("/workflows/").and_then(|id| id.parse().ok()).unwrap_or_else(|| panic!("not a workflow page: {loc}"))
 }
 
-async fn activate(c: &mut Client, wf: i64) {
+pub(crate) async fn activate(c: &mut Client, wf: i64) {
     c.post(&format!("/workflows/{wf}/status"), &[("status", "active")]).await.assert_see_other(&format!("/workflows/{wf}"));
 }
 

@@ -86,7 +86,8 @@ async fn escape_closes_the_modal_and_deletes_nothing() {
     ui.wait_selected("1").await;
     ui.click("#bulk-delete").await;
     ui.wait_dialog_open().await;
-    assert_eq!(ui.text("#delete-title").await, "Delete 1 contact?");
+    let name = ui.text(&format!("tr[data-id='{id}'] .contact-link")).await;
+    assert_eq!(ui.text("#delete-title").await, format!("Delete {name}?"));
     ui.type_into("#delete-confirm", "DELETE").await;
     ui.wait_until("!document.getElementById('delete-submit').disabled", "the button to unlock").await;
 

@@ -4,6 +4,7 @@
 
 use crate::support::{create_account, Raw, TestAccount, TestDb, TEST_PASSWORD};
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use chromiumoxide::handler::viewport::Viewport;
@@ -30,8 +31,15 @@ pub const REQUIRE_BROWSER_ENV: &str = "CONTACTS_ADMIN_REQUIRE_BROWSER";
 /// How long a wait for a condition in the page may take before the test fails.
 const WAIT: Duration = Duration::from_secs(15);
 
-const WIDTH: u32 = 1280;
-const HEIGHT: u32 = 900;
+/// The desktop window every test starts with.
+pub const DESKTOP: (u32, u32) = (1366, 850);
+/// A phone held upright.
+pub const PHONE: (u32, u32) = (375, 812);
+const WIDTH: u32 = DESKTOP.0;
+const HEIGHT: u32 = DESKTOP.1;
+
+/// axe-core, injected into pages by [`Ui::assert_accessible`].
+const AXE: &str = include_str!("../assets/axe-core/axe.min.js");
 
 /// Contacts seeded for most tests: three pages of 50.
 pub const SEEDED: i64 = 120;
@@ -381,6 +389,41 @@ impl Ui {
     /// True when `#delete-submit` is disabled.
     pub async fn submit_disabled(&self) -> bool {
         self.eval("document.getElementById('delete-submit').disabled").await
+    }
+
+    /// Resizes the viewport, as a phone (`PHONE`) or a desktop window (`DESKTOP`).
+    pub async fn set_viewport(&self, (width, height): (u32, u32)) {
+        let params = SetDeviceMetricsOverrideParams::builder()
+            .width(width as i64)
+            .height(height as i64)
+            .device_scale_factor(1.0)
+            .mobile(false)
+            .build()
+            .expect("device metrics");
+        self.page.execute(params).await.unwrap_or_else(|e| panic!("{}: set the viewport to {width}x{height}: {e}", self.test));
+        self.wait_until(&format!("window.innerWidth === {width}"), &format!("the viewport to be {width} px wide")).await;
+    }
+
+    /// Runs axe-core (WCAG 2.0/2.1 A and AA rules) on the page as it is now and fails the
+    /// test on any violation, naming each rule and the elements that break it.
+    pub async fn assert_accessible(&self, state: &str) {
+        let loaded: bool = self.eval("typeof window.axe === 'object'").await;
+        if !loaded {
+            let params = EvaluateParams::builder().expression(AXE).build().expect("axe source");
+            self.page.evaluate_expression(params).await.unwrap_or_else(|e| panic!("{}: inject axe-core: {e}", self.test));
+        }
+        let run = "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] })\
+            .then(function (r) { return r.violations.map(function (v) { return v.id + ' (' + v.impact + '): ' + v.help + '\\n    ' + \
+            v.nodes.slice(0, 5).map(function (n) { return n.target.join(' ') + ' — ' + n.failureSummary.replace(/\\s+/g, ' '); }).join('\\n    '); }); })";
+        let params = EvaluateParams::builder().expression(run).await_promise(true).build().expect("axe run");
+        let res = self.page.evaluate_expression(params).await.unwrap_or_else(|e| panic!("{}: run axe-core on {state}: {e}", self.test));
+        let violations: Vec<String> = serde_json::from_value(res.value().cloned().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{}: axe-core result on {state}: {e}", self.test));
+        if !violations.is_empty() {
+            let shot = artifacts_dir().join(format!("axe-{}-{}.png", self.test, state.replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
+            let _ = self.page.save_screenshot(png(), &shot).await;
+            panic!("{}: axe-core found {} violation(s) on {state} (screenshot {}):\n{}", self.test, violations.len(), shot.display(), violations.join("\n"));
+        }
     }
 
     /// Saves a PNG of the viewport as `target/test-artifacts/<name>.png`.

@@ -17,9 +17,11 @@ mod support;
 mod harness;
 
 mod access;
+mod admin_day;
 mod deletion;
 mod import;
 mod keyboard;
 mod restore;
+mod screens;
 mod selection;
 mod workflows;

@@ -258,7 +258,9 @@ impl Client {
         let page = self.contacts_page().await;
         let meta = &page[page.find(r#"id="list-meta""#).expect("#list-meta on the contacts page")..];
         let as_of = attr_after(meta, r#"data-as-of=""#).expect("data-as-of on #list-meta");
-        let form = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE")];
+        // every contact of the account: the count shown is typed as well
+        let total = attr_after(meta, r#"data-total=""#).expect("data-total on #list-meta");
+        let form = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str())];
         self.post_with("/contacts/delete", &form, htmx).await
     }
 }

@@ -41,7 +41,7 @@ crate::both_backends!(
         let r = admin.delete_all(true).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         let (job, batch_id) = latest_job(&crm.raw).await;
-        assert!(r.body.contains(&format!(r#"hx-get="/bulk-actions/{job}/progress""#)), "a polling progress bar:\n{}", r.body);
+        assert!(r.body.contains(&format!(r#"hx-get="/bulk-actions/{job}/progress?in=alert""#)), "a polling progress bar:\n{}", r.body);
         let (done, total, state) = parse_progress(&r.body, job);
         assert_eq!(total, CONTACTS);
         assert!(done < CONTACTS && (state == "queued" || state == "running"), "a new job: {done} {state}");
@@ -86,7 +86,7 @@ crate::both_backends!(
 
         let page = admin.get("/bulk-actions").await;
         assert_eq!(listed_state(&page.body, job).as_deref(), Some("done"));
-        assert!(page.body.contains(&format!("Restore this batch ({})", "3,000")), "a finished job offers its restore");
+        assert!(page.body.contains(&format!("Restore this deletion ({})", "3,000")), "a finished job offers its restore");
         assert!(!page.body.contains(&format!(r#"action="/bulk-actions/{job}/cancel""#)), "no Cancel on a finished job");
         outsiders_are_refused(&user, &other, job).await;
         server.assert_no_errors();

@@ -12,6 +12,7 @@ mod support;
 mod access;
 mod deletion;
 mod impact;
+mod migrations;
 mod pagination;
 mod purge;
 mod restore;

@@ -94,6 +94,7 @@ pub fn fields_for(route: &RouteInfo, t: &Targets, acc: &TestAccount) -> (Vec<(St
     let del = t.deleted.0.to_string();
     match (route.method, route.path) {
         ("post", "/login") => (fp(&[("email", acc.admin_email.clone()), ("password", TEST_PASSWORD.into())]), false),
+        ("post", "/me/time-zone") => (fp(&[("time_zone", "Europe/Paris".into())]), false),
         ("post", "/contacts") => (
             fp(&[("first_name", format!("Made{n}")), ("last_name", "Here".into()), ("email", format!("made{n}@made.test")), ("tags", "New".into())]),
             false,

@@ -217,6 +217,11 @@ pub fn hrefs(html: &str) -> Vec<String> {
 }
 
 /// Every value of `attr="…"` in the page (unescaped).
+/// `s` as one query-string value.
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 pub fn attr_values(html: &str, attr: &str) -> Vec<String> {
     let marker = format!(" {attr}=\"");
     let mut out = Vec::new();
