@@ -125,6 +125,12 @@ async fn the_restore_page_filters_restores_a_row_and_restores_all_matching_but_o
     ui.wait_text("#restore-banner-text", "53 of 54 contacts matching are selected (1 unticked).").await;
     assert_eq!(ui.text("#restore-submit").await, "Restore 53 contacts");
     ui.screenshot("restore-select-all-desktop").await;
+    ui.assert_accessible("the Restore page with all matching selected but one").await;
+    ui.click("#erase-open").await;
+    ui.wait_until("document.getElementById('erase-dialog').open", "the erase dialog").await;
+    assert_eq!(ui.text("#erase-count").await, "53 contacts");
+    ui.assert_accessible("the erase dialog").await;
+    ui.click("#erase-cancel").await;
     ui.click("#restore-submit").await;
     ui.wait_until("document.readyState === 'complete' && /and 52 others were restored\\./.test(document.body.innerText)", "the message naming them")
         .await;
@@ -139,9 +145,16 @@ async fn the_restore_page_filters_restores_a_row_and_restores_all_matching_but_o
     }
     let _ = ContactId(keep);
 
-    // a phone: the filters and the table stay usable
-    let _ = ui.eval::<bool>("true").await;
+    // a phone: the filters, the rows and their Restore buttons fit the window
+    ui.set_viewport(crate::harness::PHONE).await;
+    ui.goto(&format!("/contacts/restore?batch={batch}&sort=name&dir=asc")).await;
+    ui.wait_text("#restore-total", "1 deleted contact matches these filters.").await;
+    let overflow: i64 = ui.eval("document.documentElement.scrollWidth - window.innerWidth").await;
+    assert!(overflow <= 0, "the Restore page is {overflow} px wider than a phone");
+    ui.screenshot("restore-filtered-phone").await;
+    ui.assert_accessible("the Restore page at 375 px").await;
+    ui.set_viewport(crate::harness::DESKTOP).await;
     ui.goto("/contacts/restore").await;
-    ui.screenshot("restore-page-after").await;
+    ui.assert_accessible("the Restore page at 1366 px").await;
     ui.close().await;
 }
