@@ -586,7 +586,7 @@ pub async fn delete(
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
         let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
         let flash = Flash::success(format!(
-            "Deleting {} in the background (job #{job}). You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
+            "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
             plural(count, "contact", "contacts")
         ))
         .with_link("Open Bulk actions", "/bulk-actions");
@@ -820,6 +820,8 @@ struct DeletedContactPage {
     days_left: String,
     restorable: bool,
     batch: Option<i64>,
+    /// The deletion that removed it, by its name.
+    deletion: Option<String>,
 }
 
 /// A deleted contact's page, for an admin (R11): who deleted it, when and why, and
@@ -830,6 +832,10 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         return Err(gone());
     }
     let d = repo.deleted_contact(user.account_id, id).await?.ok_or_else(gone)?;
+    let deletion = match d.contact.deletion_batch_id {
+        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().long()),
+        None => None,
+    };
     let now = repo.now();
     let c = &d.contact;
     let page = PageCtx::new(session, user, "contacts", format!("{} (deleted)", c.display_name()))?;
@@ -845,6 +851,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         days_left: c.days_left(now).to_string(),
         restorable: crate::domain::restore_window::is_restorable(c.deleted(), now),
         batch: c.deletion_batch_id,
+        deletion,
     })
 }
 

@@ -23,6 +23,7 @@ mod list;
 mod record_export;
 mod restore;
 mod restore_jobs;
+mod restore_page;
 mod tags;
 mod workflows;
 
