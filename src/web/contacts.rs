@@ -593,7 +593,7 @@ pub async fn delete(
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
             let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
             let progress = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j), alert: true, csrf: session.csrf_token()? }.render()?,
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
                 None => String::new(),
             };
             return Ok(HttpResponse::Accepted()
@@ -833,7 +833,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
     }
     let d = repo.deleted_contact(user.account_id, id).await?.ok_or_else(gone)?;
     let deletion = match d.contact.deletion_batch_id {
-        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().long()),
+        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().in_zone(user.zone).long()),
         None => None,
     };
     let now = repo.now();
