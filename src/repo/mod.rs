@@ -32,7 +32,7 @@ use std::time::Duration;
 pub use accounts::{LoginUser, UserInfo};
 pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
-pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, DeletedSummary, PageRequest};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
@@ -125,6 +125,11 @@ pub(crate) trait Dialect {
     const SKIP_LOCKED: &'static str;
     /// Appended to a `SELECT` of a row this transaction will update.
     const FOR_UPDATE: &'static str;
+    /// `FROM` a tag's entries `t`, each joined to its contact `c` by the contact's primary
+    /// key, one entry after the other: a page of a rare tag in a sorted list reads its
+    /// few contacts and sorts them. SQLite joins in the written order after `cross join`;
+    /// PostgreSQL may otherwise hash-join a few thousand entries against every contact.
+    const EACH_TAGGED_CONTACT: &'static str;
 }
 pub(crate) struct SqliteDialect;
 pub(crate) struct PostgresDialect;
@@ -132,10 +137,14 @@ impl Dialect for SqliteDialect {
     // SQLite has one writer at a time (`BEGIN IMMEDIATE`): claiming is implicit.
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
+    const EACH_TAGGED_CONTACT: &'static str = "contact_tags t cross join contacts c";
 }
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " for update skip locked";
     const FOR_UPDATE: &'static str = " for update";
+    // `offset 0` keeps the subquery whole: a look-up by primary key per tag entry
+    const EACH_TAGGED_CONTACT: &'static str =
+        "contact_tags t cross join lateral (select * from contacts x where x.id = t.contact_id offset 0) c";
 }
 
 /// How a backend finds contacts by a substring of their search text.
@@ -404,6 +413,12 @@ impl Repo {
 
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
+    }
+
+    /// The same database read through another clock: the demo seed deletes with the
+    /// clock set a few days back, so its deletions are as old as the story it tells.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Repo {
+        Repo { db: self.db.clone(), clock, work_queued: self.work_queued.clone() }
     }
 
     /// Resolves when this process has queued background work since the last call.

@@ -21,6 +21,7 @@ mod admin_day;
 mod deletion;
 mod import;
 mod keyboard;
+mod list;
 mod record_export;
 mod restore;
 mod screens;
