@@ -56,7 +56,7 @@ pub async fn execute(
                 let report = repo.delete_contacts(account, actor, &Selection::ids(remaining.clone())?, Some(&reason), confirmed).await?;
                 out.batch = Some(report.batch);
                 out.deleted = report.deleted;
-                lines.push(format!("deleted {} (deletion #{})", report.deleted, report.batch));
+                lines.push(format!("deleted {}", crate::domain::plural(report.deleted as i64, "contact", "contacts")));
                 remaining.clear();
             }
         }

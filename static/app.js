@@ -192,6 +192,8 @@
       clearSelection();
     } else if (t.id === "bulk-export") {
       window.location.href = "/contacts/export.csv?" + selectionParams().toString();
+    } else if (t.id === "bulk-export-record") {
+      window.location.href = "/contacts/export.zip?" + selectionParams().toString();
     } else if (t.id === "bulk-delete") {
       openDelete(selectionParams(), "list");
     } else if (t.id === "contact-delete") {
@@ -298,38 +300,118 @@
     if (e.target.id === "results" || e.target.id === "list-total-slot") { readMeta(); render(); }
   });
 
-  // ---- Restore page ----
+  // ---- Restore page: the same selection model as the list (U2): ticked rows, or
+  // every deleted contact matching the filters as of when the page was shown, minus
+  // the rows unticked; the server gets the filters, as_of and the exclusions ----
+  var rsel = { mode: "ids", ids: new Set(), excluded: new Set(), total: 0 };
   function restoreChecks() { return Array.prototype.slice.call(document.querySelectorAll(".restore-check")); }
+  function restoreCount() { return rsel.mode === "all" ? Math.max(0, rsel.total - rsel.excluded.size) : rsel.ids.size; }
+  function contactsWord(n) { return fmt(n) + (n === 1 ? " contact" : " contacts"); }
   function renderRestore() {
+    var m = document.getElementById("restore-meta");
+    if (!m) return;
+    rsel.total = parseInt(m.dataset.total || "0", 10);
     var checks = restoreChecks();
-    var n = checks.filter(function (c) { return c.checked; }).length;
-    var c = document.getElementById("restore-count");
-    if (c) c.textContent = n + " selected";
-    var s = document.getElementById("restore-submit"); if (s) s.disabled = n === 0;
-    var er = document.getElementById("erase-open"); if (er) er.disabled = n === 0;
+    checks.forEach(function (c) {
+      c.checked = rsel.mode === "all" ? !rsel.excluded.has(c.value) : rsel.ids.has(c.value);
+      var tr = c.closest("tr");
+      if (tr) tr.classList.toggle("selected", c.checked);
+    });
+    var ticked = checks.filter(function (c) { return c.checked; }).length;
+    var n = restoreCount();
+    document.getElementById("restore-count").textContent = fmt(n) + " selected";
+    var s = document.getElementById("restore-submit");
+    s.disabled = n === 0;
+    s.textContent = n === 0 ? "Restore selected" : "Restore " + contactsWord(n);
+    document.getElementById("erase-open").disabled = n === 0;
     var head = document.getElementById("restore-select-page");
     if (head) {
-      head.checked = checks.length > 0 && n === checks.length;
-      head.indeterminate = n > 0 && n < checks.length;
+      head.checked = checks.length > 0 && ticked === checks.length;
+      head.indeterminate = ticked > 0 && ticked < checks.length;
     }
+    var banner = document.getElementById("restore-banner");
+    var text = document.getElementById("restore-banner-text");
+    var all = document.getElementById("restore-banner-all");
+    if (rsel.mode === "all") {
+      banner.hidden = false;
+      all.hidden = true;
+      text.textContent = rsel.excluded.size === 0
+        ? "All " + contactsWord(rsel.total) + " matching are selected."
+        : fmt(n) + " of " + contactsWord(rsel.total) + " matching are selected (" + fmt(rsel.excluded.size) + " unticked).";
+    } else if (checks.length > 0 && ticked === checks.length && rsel.total > checks.length) {
+      banner.hidden = false;
+      text.textContent = "All " + contactsWord(checks.length) + " on this page are selected.";
+      all.hidden = false;
+      all.textContent = "Select all " + contactsWord(rsel.total) + " matching";
+    } else {
+      banner.hidden = true;
+    }
+    document.getElementById("restore-select-all").value = rsel.mode === "all" ? "true" : "";
+  }
+  // The selection as form fields (for Restore selected and for Erase).
+  function restoreParams() {
+    var p = [];
+    if (rsel.mode === "all") {
+      p.push(["select_all", "true"]);
+      var form = document.getElementById("restore-form");
+      ["as_of", "q", "within", "by", "workflow", "batch"].forEach(function (k) {
+        var i = form.querySelector("input[type=hidden][name='" + k + "']");
+        if (i && i.value) p.push([k, i.value]);
+      });
+      rsel.excluded.forEach(function (id) { p.push(["exclude", id]); });
+    } else {
+      rsel.ids.forEach(function (id) { p.push(["ids", id]); });
+    }
+    return p;
+  }
+  function fillHidden(holder, params) {
+    holder.innerHTML = "";
+    params.forEach(function (kv) {
+      var i = document.createElement("input");
+      i.type = "hidden"; i.name = kv[0]; i.value = kv[1];
+      holder.appendChild(i);
+    });
   }
   document.addEventListener("change", function (e) {
-    if (e.target.classList && e.target.classList.contains("restore-check")) renderRestore();
-    if (e.target.id === "restore-select-page") {
-      restoreChecks().forEach(function (c) { c.checked = e.target.checked; });
+    var t = e.target;
+    if (t.classList && t.classList.contains("restore-check")) {
+      if (rsel.mode === "all") {
+        if (t.checked) rsel.excluded.delete(t.value); else rsel.excluded.add(t.value);
+      } else if (t.checked) rsel.ids.add(t.value); else rsel.ids.delete(t.value);
+      renderRestore();
+    } else if (t.id === "restore-select-page") {
+      restoreChecks().forEach(function (c) {
+        if (rsel.mode === "all") {
+          if (t.checked) rsel.excluded.delete(c.value); else rsel.excluded.add(c.value);
+        } else if (t.checked) rsel.ids.add(c.value); else rsel.ids.delete(c.value);
+      });
       renderRestore();
     }
   });
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("button") : null;
+    if (!t) return;
+    if (t.id === "restore-banner-all") {
+      rsel.mode = "all"; rsel.ids.clear(); rsel.excluded.clear();
+      renderRestore();
+    } else if (t.id === "restore-banner-clear") {
+      rsel.mode = "ids"; rsel.ids.clear(); rsel.excluded.clear();
+      renderRestore();
+    }
+  });
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "restore-form" || e.submitter && e.submitter.getAttribute("form") === "row-restore") return;
+    // the row checkboxes send themselves as ids; a select-all sends the exclusions instead
+    var all = rsel.mode === "all";
+    restoreChecks().forEach(function (c) { c.name = all ? "" : "ids"; });
+    fillHidden(document.getElementById("restore-excluded"), all ? restoreParams().filter(function (kv) { return kv[0] === "exclude"; }) : []);
+    var b = document.getElementById("restore-submit");
+    if (b) { b.disabled = true; b.textContent = "Restoring…"; }
+  });
   function openErase() {
-    var checks = restoreChecks().filter(function (c) { return c.checked; });
-    var holder = document.getElementById("erase-ids");
-    holder.innerHTML = "";
-    checks.forEach(function (c) {
-      var i = document.createElement("input");
-      i.type = "hidden"; i.name = "ids"; i.value = c.value;
-      holder.appendChild(i);
-    });
-    document.getElementById("erase-count").textContent = String(checks.length);
+    var n = restoreCount();
+    fillHidden(document.getElementById("erase-ids"), restoreParams());
+    document.getElementById("erase-count").textContent = contactsWord(n);
     var input = document.getElementById("erase-confirm");
     input.value = "";
     wireConfirm(input, document.getElementById("erase-submit"));

@@ -22,6 +22,17 @@ pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
+/// Names for a message about `total` people, of whom `names` are known: "Ana Li",
+/// "Ana Li and Bo Chen", "Ana Li and 41 others". Empty when no name is known.
+pub fn name_list(names: &[String], total: i64) -> String {
+    match (names, total) {
+        ([], _) => String::new(),
+        ([one, ..], n) if n <= 1 => one.clone(),
+        ([a, b, ..], 2) => format!("{a} and {b}"),
+        ([a, ..], n) => format!("{a} and {}", plural(n - 1, "other", "others")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -32,5 +43,15 @@ mod tests {
         assert_eq!(super::thousands(1234567), "1,234,567");
         assert_eq!(super::plural(1, "contact", "contacts"), "1 contact");
         assert_eq!(super::plural(2000, "contact", "contacts"), "2,000 contacts");
+    }
+
+    #[test]
+    fn lists_names() {
+        let names = vec!["Ana Li".to_string(), "Bo Chen".to_string(), "Cy Dee".to_string()];
+        assert_eq!(super::name_list(&names[..1], 1), "Ana Li");
+        assert_eq!(super::name_list(&names[..2], 2), "Ana Li and Bo Chen");
+        assert_eq!(super::name_list(&names, 42), "Ana Li and 41 others");
+        assert_eq!(super::name_list(&names[..1], 2), "Ana Li and 1 other");
+        assert_eq!(super::name_list(&[], 3), "");
     }
 }

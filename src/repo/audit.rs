@@ -72,11 +72,25 @@ pub struct AuditEvent {
     pub description: String,
     pub reason: Option<String>,
     pub batch_id: Option<i64>,
+    /// The deletion of `batch_id`, to name it (R7, R12).
+    pub batch_total: Option<i64>,
+    pub batch_at: Option<i64>,
+    pub batch_by: Option<String>,
+    pub batch_workflow: Option<String>,
 }
 
 impl AuditEvent {
     pub fn time(&self) -> DateTime<Utc> {
         from_millis(self.at)
+    }
+
+    /// The name of the deletion the event made or undid.
+    pub fn deletion_name(&self) -> Option<crate::domain::DeletionName> {
+        Some(crate::domain::DeletionName::new(
+            self.batch_total?,
+            from_millis(self.batch_at?),
+            crate::domain::deleted_by_words(self.batch_by.as_deref(), self.batch_workflow.as_deref()),
+        ))
     }
 }
 
@@ -121,8 +135,12 @@ impl Repo {
         Ok(on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new(
                 "select e.id, e.at, e.actor_user_id, u.name as actor_name, e.workflow_id, w.name as workflow_name,
-                        t.name as triggered_by_name, e.channel, e.action, e.contact_count, e.description, e.reason, e.batch_id
+                        t.name as triggered_by_name, e.channel, e.action, e.contact_count, e.description, e.reason, e.batch_id,
+                        b.total as batch_total, b.created_at as batch_at, bu.name as batch_by, bw.name as batch_workflow
                  from audit_events e
+                 left join deletion_batches b on b.id = e.batch_id and b.account_id = e.account_id
+                 left join users bu on bu.id = b.actor_user_id
+                 left join workflows bw on bw.id = b.workflow_id
                  left join users u on u.id = e.actor_user_id
                  left join workflows w on w.id = e.workflow_id
                  left join users t on t.id = e.triggered_by_user_id

@@ -4,7 +4,7 @@
 //! simply runs out so that another (or the restarted one) takes over.
 
 use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
-use crate::domain::{AccountId, BatchId, UserId};
+use crate::domain::{deleted_by_words, AccountId, BatchId, DeletionName, RestoreSelection, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +38,10 @@ pub struct BulkJob {
     pub conflict_count: i64,
     pub expired_count: i64,
     pub conflicts: Vec<(i64, i64)>,
+    /// The deletion the job runs or restores, by its name (R7, R12).
+    pub deletion: Option<DeletionName>,
+    /// A restore job of a filter selection on the Restore page.
+    pub selection: Option<RestoreSelection>,
 }
 
 impl BulkJob {
@@ -84,6 +88,11 @@ struct JobRow {
     conflict_count: i64,
     expired_count: i64,
     conflicts: Option<String>,
+    batch_total: Option<i64>,
+    batch_at: Option<i64>,
+    batch_by: Option<String>,
+    batch_workflow: Option<String>,
+    selection: Option<String>,
 }
 
 /// A deletion job's progress is its batch's; a restore job keeps its own.
@@ -92,9 +101,12 @@ const JOB_SELECT: &str = "select j.id, j.kind, j.batch_id, j.state, u.name as cr
         coalesce(case when j.kind = 'delete' then b.deleted_count end, j.done) as done, j.error,
         j.created_at, j.started_at, j.updated_at,
         (select count(*) from contacts c where c.deletion_batch_id = j.batch_id and c.deleted_at > $2) as restorable,
-        j.restored, j.conflict_count, j.expired_count, j.conflicts
+        j.restored, j.conflict_count, j.expired_count, j.conflicts,
+        b.total as batch_total, b.created_at as batch_at, bu.name as batch_by, bw.name as batch_workflow, j.selection
      from bulk_jobs j
      left join deletion_batches b on b.id = j.batch_id
+     left join users bu on bu.id = b.actor_user_id
+     left join workflows bw on bw.id = b.workflow_id
      left join users u on u.id = j.created_by_user_id
      where j.account_id = $1";
 
@@ -194,6 +206,36 @@ impl Repo {
         Err(RepoError::Conflict("This deletion's restore was changing state; please try again.".into()))
     }
 
+    /// Queues a background restore of a filter selection of the Restore page (every
+    /// deleted contact matching, as of when the admin looked, minus the unticked ones):
+    /// `total` contacts, for its progress bar. Refused unless `user` is an admin (R11).
+    pub async fn queue_restore_selection_job(&self, account: AccountId, sel: &RestoreSelection, user: UserId, total: i64) -> RepoResult<JobId> {
+        let selection = serde_json::to_string(sel).map_err(|e| RepoError::Internal(format!("selection: {e}")))?;
+        let now = millis(self.now());
+        let id: Option<i64> = on_db!(self, |pool, DB| {
+            let mut tx = pool.begin_write().await?;
+            // the role check folded into the insert: no admin, no job
+            let id = sqlx::query_scalar(
+                "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at, selection)
+                 select $1, 'restore', null, 'queued', u.id, $3, $4, $4, $5 from users u
+                 where u.id = $2 and u.account_id = $1 and u.role = 'admin'
+                 returning id",
+            )
+            .bind(account.0)
+            .bind(user.0)
+            .bind(total)
+            .bind(now)
+            .bind(selection)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        let id = id.ok_or_else(|| RepoError::Forbidden("Only an admin of this account may restore contacts.".into()))?;
+        self.signal_work();
+        Ok(JobId(id))
+    }
+
     /// Gives every running deletion that no job drives (one a server was running in a
     /// request when it stopped) a job, so that it completes (L2).
     pub async fn adopt_orphan_deletions(&self) -> RepoResult<u64> {
@@ -222,7 +264,7 @@ impl Repo {
                         started_at = coalesce(started_at, $3)
                  where id in (select id from bulk_jobs where state in ('queued', 'running')
                               and (lease_until is null or lease_until < $3) order by id limit 1{})
-                 returning id, account_id, batch_id, kind",
+                 returning id, account_id, coalesce(batch_id, 0) as batch_id, kind",
                 _Dialect::SKIP_LOCKED
             ))
             .bind(worker)
@@ -342,5 +384,12 @@ fn job_of(r: JobRow) -> BulkJob {
         conflict_count: r.conflict_count,
         expired_count: r.expired_count,
         conflicts: r.conflicts.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
+        deletion: match (r.batch_total, r.batch_at) {
+            (Some(total), Some(at)) => {
+                Some(DeletionName::new(total, from_millis(at), deleted_by_words(r.batch_by.as_deref(), r.batch_workflow.as_deref())))
+            }
+            _ => None,
+        },
+        selection: r.selection.as_deref().and_then(|s| serde_json::from_str(s).ok()),
     }
 }

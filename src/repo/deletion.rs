@@ -68,6 +68,17 @@ pub struct BatchInfo {
     pub restorable: i64,
 }
 
+impl BatchInfo {
+    /// The deletion's one name on every page (R7, R12).
+    pub fn name(&self) -> crate::domain::DeletionName {
+        crate::domain::DeletionName::new(
+            self.total,
+            self.created_at,
+            crate::domain::deleted_by_words(self.actor_name.as_deref(), self.workflow_name.as_deref()),
+        )
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct BatchRow {
     id: i64,

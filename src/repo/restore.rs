@@ -5,9 +5,10 @@
 use super::bulk::JobId;
 use super::contacts::{display_name, push_id_list};
 use super::deletion::DEFAULT_CHUNK;
-use super::{from_millis, like_pattern, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
+use super::deleted::{push_deleted_filter, push_deleted_filter_walk};
+use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
 use crate::domain::restore_window::{cutoff as restore_cutoff, DaysLeft};
-use crate::domain::{AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, UserId};
+use crate::domain::{AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, RestoreSelection, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::BTreeMap;
@@ -33,6 +34,9 @@ pub struct DeletedContact {
     pub company: Option<String>,
     pub deleted_at: i64,
     pub deletion_batch_id: Option<i64>,
+    pub deleted_by_user_id: Option<i64>,
+    /// The name as the list sorts it (lower-cased by the database).
+    pub sort_name: String,
     pub deleted_by_name: Option<String>,
     pub workflow_name: Option<String>,
 }
@@ -49,32 +53,36 @@ impl DeletedContact {
     }
     /// "Jane Admin", or "Workflow “Clean-up” on behalf of Jane Admin".
     pub fn deleted_by(&self) -> String {
-        let person = self.deleted_by_name.clone().unwrap_or_else(|| "a removed user".into());
-        match &self.workflow_name {
-            Some(w) => format!("Workflow “{w}” on behalf of {person}"),
-            None => person,
-        }
+        crate::domain::deleted_by_words(self.deleted_by_name.as_deref(), self.workflow_name.as_deref())
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct DeletedPage {
     pub contacts: Vec<DeletedContact>,
-    /// Cursor of the next (older) page: `deleted_at` and id of the last row.
-    pub next: Option<(i64, i64)>,
+    /// Where the next page starts.
+    pub next: Option<super::deleted::DeletedCursor>,
 }
 
-/// A deleted contact that cannot come back because a live contact has its email (R13).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// A deleted contact that cannot come back because a live contact has its email (R13),
+/// both named.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreConflict {
     pub contact_id: i64,
+    pub name: String,
     pub email: String,
     pub live_contact_id: i64,
+    pub live_name: String,
 }
+
+/// Names of restored contacts a report keeps for its message ("Ana Li and 41 others").
+const NAMES_KEPT: usize = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RestoreReport {
     pub restored: u64,
+    /// The first few restored contacts' names.
+    pub names: Vec<String>,
     pub conflicts: Vec<RestoreConflict>,
     /// Deleted contacts whose 60 days are over (R8).
     pub expired: Vec<ContactId>,
@@ -86,6 +94,8 @@ pub struct RestoreReport {
 impl RestoreReport {
     fn add(&mut self, step: RestoreStep) {
         self.restored += step.restored;
+        let room = NAMES_KEPT.saturating_sub(self.names.len());
+        self.names.extend(step.names.into_iter().take(room));
         self.conflicts.extend(step.conflicts);
         self.expired.extend(step.expired);
     }
@@ -98,6 +108,8 @@ pub struct RestoreStep {
     /// their email (R13) or past the window (R8).
     pub scanned: u64,
     pub restored: u64,
+    /// The first few restored contacts' names.
+    pub names: Vec<String>,
     pub conflicts: Vec<RestoreConflict>,
     pub expired: Vec<ContactId>,
     /// The highest contact id the chunk went through; the next chunk starts after it.
@@ -126,8 +138,10 @@ enum ChunkFrom<'a> {
     Job { job: JobId, worker: &'a str, lease_ms: i64 },
 }
 
+/// The audit description of a restore of one deletion: its id, no names (R10); the
+/// audit page shows the deletion's name beside it.
 fn batch_description(batch: BatchId) -> String {
-    format!("deletion #{batch}")
+    format!("everything deletion #{batch} removed")
 }
 
 /// PostgreSQL refused a restored contact's email because a transaction that committed
@@ -148,10 +162,12 @@ pub struct PurgeReport {
     pub per_account: BTreeMap<i64, u64>,
 }
 
-/// What a restore applies to: listed contacts, or what one deletion removed.
+/// What a restore applies to: listed contacts, what one deletion removed, or the deleted
+/// contacts a filter kept at `as_of` (in the window then, deleted by then) but `exclude`.
 enum RestoreTarget<'a> {
     Ids(&'a [ContactId]),
     Batch(BatchId),
+    Matching { filter: &'a DeletedFilter, as_of: i64, exclude: &'a [ContactId], walk: bool },
 }
 
 impl<'a> RestoreTarget<'a> {
@@ -160,6 +176,7 @@ impl<'a> RestoreTarget<'a> {
     where
         DB: sqlx::Database,
         i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
         match self {
             RestoreTarget::Ids(ids) => {
@@ -170,6 +187,26 @@ impl<'a> RestoreTarget<'a> {
             RestoreTarget::Batch(b) => {
                 qb.push(format!(" and {alias}.deletion_batch_id = ")).push_bind(b.0);
             }
+            RestoreTarget::Matching { filter, as_of, exclude, walk } => {
+                debug_assert_eq!(alias, "c");
+                let plus = if *walk { "+" } else { "" };
+                if *walk {
+                    push_deleted_filter_walk(qb, filter, *as_of);
+                } else {
+                    push_deleted_filter(qb, filter, *as_of);
+                }
+                // what the admin saw: deleted by then, and still inside the window then
+                let window = crate::domain::restore_window::cutoff(from_millis(*as_of));
+                qb.push(format!(" and {plus}c.deleted_at <= "))
+                    .push_bind(*as_of)
+                    .push(format!(" and {plus}c.deleted_at > "))
+                    .push_bind(millis(window));
+                if !exclude.is_empty() {
+                    qb.push(" and c.id not in (");
+                    push_id_list(qb, exclude);
+                    qb.push(")");
+                }
+            }
         }
     }
 }
@@ -179,50 +216,6 @@ fn require_admin_msg() -> RepoError {
 }
 
 impl Repo {
-    /// Deleted contacts still inside the window, most recently deleted first (U6).
-    pub async fn deleted_contacts(
-        &self,
-        account: AccountId,
-        q: Option<&str>,
-        after: Option<(i64, i64)>,
-        size: u32,
-    ) -> RepoResult<DeletedPage> {
-        let cutoff = millis(restore_cutoff(self.now()));
-        let size = size.clamp(1, 500) as i64;
-        let mut rows: Vec<DeletedContact> = on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new(
-                "select c.id, c.first_name, c.last_name, c.email, c.company, c.deleted_at, c.deletion_batch_id,
-                        u.name as deleted_by_name, w.name as workflow_name
-                 from contacts c
-                 left join users u on u.id = c.deleted_by_user_id
-                 left join workflows w on w.id = c.deleted_by_workflow_id
-                 where c.account_id = ",
-            );
-            qb.push_bind(account.0).push(" and c.deleted_at is not null and c.deleted_at > ").push_bind(cutoff);
-            if let Some(q) = q.map(str::trim).filter(|s| !s.is_empty()) {
-                qb.push(" and c.search_text like ").push_bind(like_pattern(&q.to_lowercase())).push(" escape '\\'");
-            }
-            if let Some((at, id)) = after {
-                qb.push(" and (c.deleted_at < ")
-                    .push_bind(at)
-                    .push(" or (c.deleted_at = ")
-                    .push_bind(at)
-                    .push(" and c.id < ")
-                    .push_bind(id)
-                    .push("))");
-            }
-            qb.push(" order by c.deleted_at desc, c.id desc limit ").push_bind(size + 1);
-            qb.build_query_as().fetch_all(pool).await?
-        });
-        let next = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last().map(|r| (r.deleted_at, r.id))
-        } else {
-            None
-        };
-        Ok(DeletedPage { contacts: rows, next })
-    }
-
     /// How many deleted contacts are inside the window.
     pub async fn count_deleted(&self, account: AccountId) -> RepoResult<i64> {
         let cutoff = millis(restore_cutoff(self.now()));
@@ -311,12 +304,78 @@ impl Repo {
         }
         let description = batch_description(batch);
         let audit = RestoreAudit { actor, description: &description, batch: Some(batch) };
-        let target = RestoreTarget::Batch(batch);
+        self.restore_target_in_chunks(account, &RestoreTarget::Batch(batch), &audit, chunk).await
+    }
+
+    /// Restores what `sel` selects, `chunk` contacts per transaction, audited as
+    /// [`Repo::restore_contacts_in_chunks`] is: ticked ids, or every deleted contact a
+    /// filter kept when the admin looked (`as_of`) except the unticked ones; a contact
+    /// deleted after `as_of` stays deleted (R6's rule, on the Restore page).
+    pub async fn restore_selection_in_chunks(&self, account: AccountId, actor: Actor, sel: &RestoreSelection, chunk: i64) -> RepoResult<RestoreReport> {
+        match sel {
+            RestoreSelection::Ids { ids } => self.restore_contacts_in_chunks(account, actor, ids, chunk).await,
+            RestoreSelection::AllMatching { filter, as_of, exclude } => {
+                if !self.is_admin(account, actor.user).await? {
+                    return Err(require_admin_msg());
+                }
+                let description = sel.describe();
+                let audit = RestoreAudit { actor, description: &description, batch: filter.batch };
+                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true };
+                self.restore_target_in_chunks(account, &target, &audit, chunk).await
+            }
+        }
+    }
+
+    /// How many deleted contacts `sel` would restore or erase (those past the window
+    /// at `as_of` left out).
+    pub async fn count_restore_selection(&self, account: AccountId, sel: &RestoreSelection) -> RepoResult<i64> {
+        match sel {
+            RestoreSelection::Ids { ids } => {
+                let mut n = 0i64;
+                for part in ids.chunks(MAX_CHUNK as usize) {
+                    n += on_db!(self, |pool, DB| {
+                        let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where c.account_id = ");
+                        qb.push_bind(account.0).push(" and c.deleted_at is not null");
+                        RestoreTarget::Ids(part).push(&mut qb, "c");
+                        qb.build_query_scalar::<i64>().fetch_one(pool).await?
+                    });
+                }
+                Ok(n)
+            }
+            RestoreSelection::AllMatching { filter, as_of, exclude } => Ok(on_db!(self, |pool, DB| {
+                let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where c.account_id = ");
+                qb.push_bind(account.0);
+                RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: false }.push(&mut qb, "c");
+                qb.build_query_scalar().fetch_one(pool).await?
+            })),
+        }
+    }
+
+    /// The ids `sel` selects among the account's deleted contacts, in id order, after
+    /// `after`, `limit` at most (an erase walks a filter selection with it).
+    async fn restore_selection_ids(&self, account: AccountId, sel: &RestoreSelection, after: i64, limit: i64) -> RepoResult<Vec<ContactId>> {
+        let target = match sel {
+            RestoreSelection::Ids { ids } => RestoreTarget::Ids(ids),
+            RestoreSelection::AllMatching { filter, as_of, exclude } => RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true },
+        };
+        let ids: Vec<i64> = on_db!(self, |pool, DB| {
+            let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where c.account_id = ");
+            qb.push_bind(account.0).push(" and c.deleted_at is not null");
+            target.push(&mut qb, "c");
+            qb.push(" and c.id > ").push_bind(after).push(" order by c.id limit ").push_bind(limit);
+            qb.build_query_scalar().fetch_all(pool).await?
+        });
+        Ok(ids.into_iter().map(ContactId).collect())
+    }
+
+    /// Runs a restore of `target` to its end inside the caller's request, a chunk per
+    /// transaction in id order.
+    async fn restore_target_in_chunks(&self, account: AccountId, target: &RestoreTarget<'_>, audit: &RestoreAudit<'_>, chunk: i64) -> RepoResult<RestoreReport> {
         let mut report = RestoreReport::default();
         let (mut cursor, mut audit_event) = (0i64, None);
         loop {
             let from = ChunkFrom::Inline { cursor, audit_event };
-            let step = self.restore_chunk(account, &target, &audit, &from, chunk.clamp(1, MAX_CHUNK)).await?.unwrap_or_default();
+            let step = self.restore_chunk(account, target, audit, &from, chunk.clamp(1, MAX_CHUNK)).await?.unwrap_or_default();
             cursor = step.cursor;
             audit_event = step.audit_event.or(audit_event);
             let done = step.done;
@@ -333,20 +392,34 @@ impl Repo {
     /// event, and extends `worker`'s lease by `lease_ms`. `None` when the job is no longer
     /// this worker's to run (cancelled, finished, or taken over after a stall).
     pub async fn restore_job_chunk(&self, job: JobId, worker: &str, lease_ms: i64, limit: i64) -> RepoResult<Option<RestoreStep>> {
-        let row: Option<(i64, Option<i64>, Option<i64>)> = on_db!(self, |pool, DB| {
-            sqlx::query_as("select account_id, batch_id, created_by_user_id from bulk_jobs where id = $1 and kind = 'restore'")
+        let row: Option<(i64, Option<i64>, Option<i64>, Option<String>)> = on_db!(self, |pool, DB| {
+            sqlx::query_as("select account_id, batch_id, created_by_user_id, selection from bulk_jobs where id = $1 and kind = 'restore'")
                 .bind(job.0)
                 .fetch_optional(pool)
                 .await?
         });
-        let Some((account, Some(batch), user)) = row else {
+        let Some((account, batch, user, selection)) = row else {
             return Err(RepoError::NotFound(format!("There is no restore job {job}.")));
         };
-        let batch = BatchId(batch);
-        let description = batch_description(batch);
-        let audit = RestoreAudit { actor: Actor { user: user.map(UserId), channel: Channel::Ui, triggered_by: None }, description: &description, batch: Some(batch) };
+        let actor = Actor { user: user.map(UserId), channel: Channel::Ui, triggered_by: None };
         let from = ChunkFrom::Job { job, worker, lease_ms };
-        self.restore_chunk(AccountId(account), &RestoreTarget::Batch(batch), &audit, &from, limit.clamp(1, MAX_CHUNK)).await
+        let limit = limit.clamp(1, MAX_CHUNK);
+        match (batch, selection.as_deref().map(serde_json::from_str::<RestoreSelection>)) {
+            (Some(batch), _) => {
+                let batch = BatchId(batch);
+                let description = batch_description(batch);
+                let audit = RestoreAudit { actor, description: &description, batch: Some(batch) };
+                self.restore_chunk(AccountId(account), &RestoreTarget::Batch(batch), &audit, &from, limit).await
+            }
+            (None, Some(Ok(sel @ RestoreSelection::AllMatching { .. }))) => {
+                let RestoreSelection::AllMatching { filter, as_of, exclude } = &sel else { unreachable!() };
+                let description = sel.describe();
+                let audit = RestoreAudit { actor, description: &description, batch: filter.batch };
+                let target = RestoreTarget::Matching { filter, as_of: millis(*as_of), exclude, walk: true };
+                self.restore_chunk(AccountId(account), &target, &audit, &from, limit).await
+            }
+            _ => Err(RepoError::Internal(format!("restore job {job} has neither a deletion nor a selection"))),
+        }
     }
 
     /// One chunk, run again when PostgreSQL aborted it as a deadlock victim or when a
@@ -412,11 +485,13 @@ impl Repo {
             // On PostgreSQL they are locked in that order, so two restores of the same
             // batch queue on the same first row instead of deadlocking; the second then
             // finds the rows the first restored no longer deleted and skips them.
-            let mut qb = QueryBuilder::<DB>::new("select c.id, c.email, c.deleted_at from contacts c where c.account_id = ");
+            let mut qb = QueryBuilder::<DB>::new(
+                "select c.id, c.email, c.deleted_at, c.first_name, c.last_name from contacts c where c.account_id = ",
+            );
             qb.push_bind(account.0).push(" and c.deleted_at is not null");
             target.push(&mut qb, "c");
             qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(limit).push(_Dialect::FOR_UPDATE);
-            let rows: Vec<(i64, Option<String>, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<(i64, Option<String>, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
             let mut step = RestoreStep {
                 scanned: rows.len() as u64,
                 cursor: rows.last().map_or(cursor, |r| r.0),
@@ -431,33 +506,51 @@ impl Repo {
             // Who holds each email now (R13): the live contacts of the account, then, as
             // the chunk goes, the contacts it restores. Of deleted twins sharing an email
             // the most recently deleted comes back and the others are reported against it.
-            let mut holders: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            let mut holders: std::collections::HashMap<String, (i64, String)> = std::collections::HashMap::new();
             let emails: std::collections::BTreeSet<&str> = open.iter().filter_map(|r| r.1.as_deref()).collect();
             if !emails.is_empty() {
-                let mut qb = QueryBuilder::<DB>::new("select email, id from contacts where account_id = ");
+                let mut qb = QueryBuilder::<DB>::new("select email, id, first_name, last_name from contacts where account_id = ");
                 qb.push_bind(account.0).push(" and deleted_at is null and email in (");
                 let mut sep = qb.separated(", ");
                 for e in &emails {
                     sep.push_bind(e.to_string());
                 }
                 qb.push(")");
-                let live: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                holders.extend(live);
+                let live: Vec<(String, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                holders.extend(live.into_iter().map(|(e, id, f, l)| {
+                    let name = display_name(&f, &l, Some(&e));
+                    (e, (id, name))
+                }));
             }
             open.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
             let mut back = Vec::with_capacity(open.len());
-            for (id, email, _) in open {
+            let mut names = Vec::new();
+            for (id, email, _, first, last) in open {
+                let name = display_name(&first, &last, email.as_deref());
                 match email {
                     Some(email) => match holders.get(&email) {
-                        Some(&holder) => step.conflicts.push(RestoreConflict { contact_id: id, email, live_contact_id: holder }),
+                        Some((holder, holder_name)) => step.conflicts.push(RestoreConflict {
+                            contact_id: id,
+                            name,
+                            email,
+                            live_contact_id: *holder,
+                            live_name: holder_name.clone(),
+                        }),
                         None => {
-                            holders.insert(email, id);
+                            holders.insert(email, (id, name.clone()));
                             back.push(id);
+                            names.push((id, name));
                         }
                     },
-                    None => back.push(id),
+                    None => {
+                        back.push(id);
+                        names.push((id, name));
+                    }
                 }
             }
+            // in id order, as the restore walks them
+            names.sort_by_key(|n| n.0);
+            step.names = names.into_iter().take(NAMES_KEPT).map(|n| n.1).collect();
             if !back.is_empty() {
                 // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks only
                 // these conditions should a purge have reached the row first
@@ -584,6 +677,51 @@ impl Repo {
         Ok(EraseReport { erased, not_found })
     }
 
+    /// Permanently erases what `sel` selects (R14): ticked ids, or every deleted contact
+    /// a filter kept at `as_of` except the unticked ones, a chunk per transaction.
+    pub async fn erase_selection(
+        &self,
+        account: AccountId,
+        actor: Actor,
+        sel: &RestoreSelection,
+        confirmed: DeleteConfirmation,
+    ) -> RepoResult<EraseReport> {
+        let RestoreSelection::AllMatching { .. } = sel else {
+            let RestoreSelection::Ids { ids } = sel else { unreachable!() };
+            return self.erase_contacts(account, actor, ids, confirmed).await;
+        };
+        if !self.is_admin(account, actor.user).await? {
+            return Err(require_admin_msg());
+        }
+        let mut erased = 0u64;
+        let mut after = 0i64;
+        loop {
+            let ids = self.restore_selection_ids(account, sel, after, CHUNK).await?;
+            let Some(last) = ids.last() else { break };
+            after = last.0;
+            let n: u64 = on_db!(self, |pool, DB| {
+                let mut tx = pool.begin_write().await?;
+                let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
+                qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
+                push_id_list(&mut qb, &ids);
+                qb.push(")");
+                let n = qb.build().execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                n
+            });
+            erased += n;
+            if (ids.len() as i64) < CHUNK {
+                break;
+            }
+        }
+        if erased > 0 {
+            let desc = format!("{}, erased before their window ended", sel.describe());
+            self.record_audit(account, actor, super::AuditAction::Erase, erased as i64, &desc, None, None).await?;
+            self.scrub_deleted_data().await?;
+        }
+        Ok(EraseReport { erased, not_found: Vec::new() })
+    }
+
     /// Permanently removes every contact whose restore window has closed, with all
     /// that is still attached to it (R9). Claims rows in chunks: on PostgreSQL with
     /// `skip locked`, so several processes purging at once share the work; on SQLite
@@ -650,6 +788,7 @@ impl Repo {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_as(
                 "select c.id, c.first_name, c.last_name, c.email, c.company, c.deleted_at, c.deletion_batch_id,
+                        c.deleted_by_user_id, lower(c.first_name || ' ' || c.last_name) as sort_name,
                         u.name as deleted_by_name, w.name as workflow_name, t.name as triggered_by_name, b.reason
                  from contacts c
                  left join users u on u.id = c.deleted_by_user_id

@@ -377,7 +377,7 @@ impl Repo {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_as(
                 "select r.id, r.contact_id,
-                        case when c.id is null then null else trim(c.first_name || ' ' || c.last_name) end as contact_name,
+                        case when c.id is null then null else coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), c.email) end as contact_name,
                         r.test_run, r.state, r.outcome, r.error, r.batch_id, r.created_at, r.finished_at
                  from workflow_runs r left join contacts c on c.id = r.contact_id and c.account_id = r.account_id
                  where r.account_id = $1 and r.workflow_id = $2 order by r.id desc limit $3",

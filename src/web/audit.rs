@@ -21,6 +21,9 @@ pub struct EventView {
     pub description: String,
     pub reason: String,
     pub batch: Option<i64>,
+    /// The deletion the event made or undid, by its name.
+    pub deletion: String,
+    pub deletion_batch: Option<i64>,
 }
 
 #[derive(Template)]
@@ -75,6 +78,11 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
                 (Some(w), None) => format!("Workflow “{w}” on behalf of {person}"),
                 (None, _) => person,
             };
+            let deletion = match (e.action.as_str(), e.deletion_name().map(|n| n.in_zone(user.zone))) {
+                ("delete", Some(n)) => n.long(),
+                (_, Some(n)) => format!("Undoes the {}", n.in_sentence()),
+                (_, None) => String::new(),
+            };
             EventView {
                 id: e.id,
                 time: user.zone.second(e.time()),
@@ -92,6 +100,8 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
                 description: e.description,
                 reason: e.reason.unwrap_or_default(),
                 batch: if e.action == "delete" { e.batch_id } else { None },
+                deletion,
+                deletion_batch: e.batch_id,
             }
         })
         .collect();

@@ -4,6 +4,7 @@
 use super::error::{AppError, WebResult};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
+use crate::domain::{ContactId, UserZone, When};
 use crate::repo::{BulkJob, JobId, Repo};
 use super::form::query_fields;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,23 +12,30 @@ use askama::Template;
 
 pub struct JobView {
     pub id: i64,
+    /// The deletion's name, or what a restore job brings back.
+    pub name: String,
     pub what: String,
     pub by: String,
-    pub when: String,
+    pub when: When,
     pub state: String,
     pub active: bool,
     pub percent: i64,
     pub done: String,
     pub total: String,
+    /// "1 contact", "20,000 contacts".
+    pub of_total: String,
     pub rate: String,
     pub batch: Option<i64>,
     pub restorable: String,
+    /// "1 contact", "3,000 contacts" still restorable.
+    pub restorable_text: String,
     pub can_restore: bool,
     pub error: String,
     /// A restore job's outcome: what came back and what could not (R13, R8).
     pub notes: Vec<String>,
-    /// A restore job's first email conflicts: (contact refused, live contact with its email).
-    pub conflicts: Vec<(i64, i64)>,
+    /// A restore job's first email conflicts, in words (R13), each with the live
+    /// contact's page.
+    pub conflicts: Vec<(String, i64, String)>,
     pub more_conflicts: String,
     /// What a finished job did, as its message ends: "Deleted 20,000 contacts".
     pub outcome: String,
@@ -47,30 +55,57 @@ fn outcome(j: &BulkJob) -> String {
     }
 }
 
-impl From<&BulkJob> for JobView {
-    fn from(j: &BulkJob) -> Self {
+/// The name a job goes by: its deletion's, or for a restore, what it brings back.
+pub fn job_name(j: &BulkJob, zone: UserZone) -> String {
+    match (j.is_restore(), j.deletion.clone().map(|d| d.in_zone(zone)), &j.selection) {
+        (false, Some(d), _) => d.long(),
+        (true, Some(d), _) => format!("Restore of the {}", d.in_sentence()),
+        (true, None, Some(_)) => format!("Restore of {} chosen on the Restore page", plural(j.total, "deleted contact", "deleted contacts")),
+        (true, None, None) => "Restore".to_string(),
+        (false, None, _) => "Deletion".to_string(),
+    }
+}
+
+impl JobView {
+    /// The view of `j`, its conflicts named with `names` (contact id → name).
+    pub fn named(j: &BulkJob, names: &std::collections::HashMap<i64, String>, zone: UserZone) -> Self {
+        let mut v = JobView::new(j, zone);
+        let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| "A contact that no longer exists".into());
+        v.conflicts = j
+            .conflicts
+            .iter()
+            .map(|&(c, live)| (format!("{} was not restored:", name(c)), live, format!("{} uses the same email.", name(live))))
+            .collect();
+        v
+    }
+}
+
+impl JobView {
+    pub fn new(j: &BulkJob, zone: UserZone) -> Self {
         JobView {
             id: j.id.0,
-            what: match (j.is_restore(), j.batch) {
-                (true, Some(b)) => format!("Restore deletion #{b}"),
-                (true, None) => "Restore".to_string(),
-                (false, _) if j.description.is_empty() => format!("Deletion ({})", j.kind),
-                (false, _) => format!("Delete {}", j.description),
+            name: job_name(j, zone),
+            what: match (j.is_restore(), &j.selection) {
+                (true, Some(sel)) => sel.describe(),
+                (true, None) => String::new(),
+                (false, _) => j.description.clone(),
             },
             by: j.created_by.clone().unwrap_or_else(|| "—".into()),
-            when: j.created_at.format("%b %-d, %Y %H:%M").to_string(),
+            when: zone.minute(j.created_at),
             state: j.state.clone(),
             active: j.is_active(),
             percent: j.percent(),
             done: thousands(j.done),
             total: thousands(j.total),
+            of_total: plural(j.total, "contact", "contacts"),
             rate: j.rate().map(|r| format!("{} contacts/s", thousands(r.round() as i64))).unwrap_or_default(),
             batch: j.batch.map(|b| b.0),
             restorable: thousands(j.restorable),
+            restorable_text: plural(j.restorable, "contact", "contacts"),
             can_restore: j.restorable > 0 && !j.is_active(),
             error: j.error.clone().unwrap_or_default(),
             notes: restore_notes(j),
-            conflicts: j.conflicts.clone(),
+            conflicts: Vec::new(),
             outcome: outcome(j),
             more_conflicts: if j.conflict_count > j.conflicts.len() as i64 {
                 format!("…and {} more.", thousands(j.conflict_count - j.conflicts.len() as i64))
@@ -121,7 +156,10 @@ pub struct ProgressFragment {
 
 /// `GET /bulk-actions` (admins).
 pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let jobs = repo.bulk_jobs(user.account_id, 100).await?.iter().map(JobView::from).collect();
+    let jobs = repo.bulk_jobs(user.account_id, 100).await?;
+    let ids: Vec<ContactId> = jobs.iter().flat_map(|j| j.conflicts.iter().flat_map(|&(a, b)| [ContactId(a), ContactId(b)])).collect();
+    let names = repo.contact_names(user.account_id, &ids).await?;
+    let jobs = jobs.iter().map(|j| JobView::named(j, &names, user.zone)).collect();
     let page = PageCtx::new(&session, &user, "bulk", "Bulk actions")?;
     render(&BulkPage { page, jobs })
 }
@@ -141,7 +179,7 @@ pub async fn progress(
     let id = job_id(&path)?;
     let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
     let alert = query_fields(&req).get("in") == Some("alert");
-    let mut res = render(&ProgressFragment { job: JobView::from(&job), alert, csrf: session.csrf_token()? })?;
+    let mut res = render(&ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? })?;
     if !job.is_active() {
         // the list refreshes once the job has finished
         res.headers_mut().insert(
@@ -155,12 +193,18 @@ pub async fn progress(
 /// `POST /bulk-actions/{id}/cancel`: stop; what is deleted stays deleted and restorable.
 pub async fn cancel(path: web::Path<String>, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let id = job_id(&path)?;
-    if repo.bulk_job(user.account_id, id).await?.is_none() {
+    let Some(job) = repo.bulk_job(user.account_id, id).await? else {
         return Err(AppError::NotFound("There is no such job in this account.".into()));
-    }
+    };
+    let name = job_name(&job, user.zone);
     if !repo.cancel_bulk_job(user.account_id, id).await? {
-        return Err(AppError::Conflict("This job has already finished.".into()));
+        return Err(AppError::Conflict(format!("{name} has already finished.")));
     }
-    session.flash(Flash::success(format!("Job #{id} cancelled. The contacts it already deleted stay deleted and can be restored.")));
+    let rest = if job.is_restore() {
+        "The contacts it already restored stay restored."
+    } else {
+        "The contacts it already deleted stay deleted and can be restored."
+    };
+    session.flash(Flash::success(format!("{name} cancelled. {rest}")));
     Ok(see_other("/bulk-actions"))
 }

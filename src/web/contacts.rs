@@ -411,6 +411,8 @@ pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): Cu
 pub struct ImpactLine {
     pub label: String,
     pub count: String,
+    /// The line asks to download the contacts' data first (a link to their full record).
+    pub download_first: bool,
 }
 
 #[derive(Template)]
@@ -428,10 +430,12 @@ struct DeleteDialog {
     warnings: Vec<ImpactLine>,
     hidden: Vec<(String, String)>,
     origin: String,
+    /// The same selection as a query string, for the full record's download link.
+    export_query: String,
 }
 
 pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
-    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n) };
+    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n), download_first: false };
     let removed = vec![
         line(i.conversations, "conversation", "conversations"),
         line(i.messages, "message", "messages"),
@@ -453,9 +457,13 @@ pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLi
     };
     warn(i.open_opportunities, "open opportunity", "open opportunities");
     warn(i.upcoming_appointments, "upcoming appointment", "upcoming appointments");
-    warn(i.files, "attached file — download it first if you need it", "attached files — download them first if you need them");
+    warn(i.files, "attached file", "attached files");
     warn(i.active_enrollments, "active campaign or workflow enrollment will stop", "active campaign or workflow enrollments will stop");
     warn(i.worked_on_by_others, "contact another user worked on in the last 7 days", "contacts other users worked on in the last 7 days");
+    // the files line links to the full record, which holds the files themselves
+    for w in warnings.iter_mut().filter(|w| w.label.starts_with("attached file")) {
+        w.download_first = true;
+    }
     (removed, warnings)
 }
 
@@ -475,6 +483,15 @@ fn selection_fields(sel: &Selection) -> Vec<(String, String)> {
             v
         }
     }
+}
+
+/// The selection as a query string ("?ids=1&ids=2", "?select_all=true&as_of=…").
+fn selection_query(sel: &Selection) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in selection_fields(sel) {
+        q.append_pair(&k, &v);
+    }
+    format!("?{}", q.finish())
 }
 
 /// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
@@ -503,6 +520,7 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
+        export_query: selection_query(&sel),
         hidden: selection_fields(&sel),
         origin: f.get("origin").filter(|o| *o == "contact").unwrap_or("list").to_string(),
     })
@@ -568,14 +586,14 @@ pub async fn delete(
         let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
         let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
         let flash = Flash::success(format!(
-            "Deleting {} in the background (job #{job}). You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
+            "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
             plural(count, "contact", "contacts")
         ))
         .with_link("Open Bulk actions", "/bulk-actions");
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
             let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
             let progress = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j), alert: true, csrf: session.csrf_token()? }.render()?,
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
                 None => String::new(),
             };
             return Ok(HttpResponse::Accepted()
@@ -802,6 +820,8 @@ struct DeletedContactPage {
     days_left: String,
     restorable: bool,
     batch: Option<i64>,
+    /// The deletion that removed it, by its name.
+    deletion: Option<String>,
 }
 
 /// A deleted contact's page, for an admin (R11): who deleted it, when and why, and
@@ -812,6 +832,10 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         return Err(gone());
     }
     let d = repo.deleted_contact(user.account_id, id).await?.ok_or_else(gone)?;
+    let deletion = match d.contact.deletion_batch_id {
+        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().in_zone(user.zone).long()),
+        None => None,
+    };
     let now = repo.now();
     let c = &d.contact;
     let page = PageCtx::new(session, user, "contacts", format!("{} (deleted)", c.display_name()))?;
@@ -827,6 +851,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
         days_left: c.days_left(now).to_string(),
         restorable: crate::domain::restore_window::is_restorable(c.deleted(), now),
         batch: c.deletion_batch_id,
+        deletion,
     })
 }
 

@@ -196,7 +196,7 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
         .await?
         .into_iter()
         .map(|r| RunView {
-            contact: r.contact_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("Contact #{}", r.contact_id)),
+            contact: r.contact_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "A contact erased since".to_string()),
             contact_id: r.contact_id,
             when: user.zone.second(from_millis(r.created_at)),
             kind: if r.test_run == 1 { "Test".into() } else { "Trigger".into() },

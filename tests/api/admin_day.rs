@@ -144,12 +144,12 @@ both_backends!(async fn a_background_deletion_ends_with_what_it_did_and_an_offer
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let done = c.get(&format!("/bulk-actions/{job}/progress?in=alert")).await;
-    done.assert_status(200).assert_contains("Deleted 5 contacts").assert_contains("Restore this batch").assert_contains("/restore\"");
+    done.assert_status(200).assert_contains("Deleted 5 contacts").assert_contains("Restore this deletion").assert_contains("/restore\"");
     assert!(!done.body.contains("hx-trigger=\"every 1s\""), "a finished job stops polling");
     // on the Bulk actions page the bar stays a bar; the row has its own buttons
     let bar = c.get(&format!("/bulk-actions/{job}/progress")).await;
     bar.assert_status(200).assert_contains("role=\"progressbar\"");
-    assert!(!bar.body.contains("Restore this batch"));
+    assert!(!bar.body.contains("Restore this deletion"));
     assert_eq!(live_count(&f.raw, f.acc.id).await, 1);
 });
 

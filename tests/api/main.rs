@@ -20,8 +20,10 @@ mod csv_round_trip;
 mod delete;
 mod export;
 mod list;
+mod record_export;
 mod restore;
 mod restore_jobs;
+mod restore_page;
 mod tags;
 mod workflows;
 

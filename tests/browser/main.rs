@@ -22,6 +22,7 @@ mod deletion;
 mod import;
 mod keyboard;
 mod list;
+mod record_export;
 mod restore;
 mod screens;
 mod selection;

@@ -86,7 +86,7 @@ crate::both_backends!(
 
         let page = admin.get("/bulk-actions").await;
         assert_eq!(listed_state(&page.body, job).as_deref(), Some("done"));
-        assert!(page.body.contains(&format!("Restore this batch ({})", "3,000")), "a finished job offers its restore");
+        assert!(page.body.contains(&format!("Restore this deletion ({})", "3,000")), "a finished job offers its restore");
         assert!(!page.body.contains(&format!(r#"action="/bulk-actions/{job}/cancel""#)), "no Cancel on a finished job");
         outsiders_are_refused(&user, &other, job).await;
         server.assert_no_errors();

@@ -37,7 +37,7 @@ crate::both_backends!(async fn the_demo_seed_leaves_restorable_deleted_contacts(
     assert_eq!(f.raw.count("notes", "contact_id = $1", args![first]).await, 0);
     // counts and the Restore page agree
     assert_eq!(f.repo.count_deleted(acc).await.unwrap(), wanted);
-    assert_eq!(f.repo.deleted_contacts(acc, None, None, 50).await.unwrap().contacts.len() as i64, wanted);
+    assert_eq!(f.repo.deleted_contacts(acc, &Default::default(), Default::default(), None, 50).await.unwrap().contacts.len() as i64, wanted);
     let live = f.raw.count("contacts", "account_id = $1 and deleted_at is null", args![acc]).await;
     assert_eq!(f.repo.count_contacts(acc, &Default::default()).await.unwrap(), live);
     // audited with their reasons, by the admin

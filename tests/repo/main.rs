@@ -19,6 +19,7 @@ mod pagination;
 mod purge;
 mod restore;
 mod restore_chunks;
+mod restore_filters;
 mod scale;
 
 use contacts_admin::domain::{AccountId, Actor, ContactId, DeleteConfirmation, Selection};

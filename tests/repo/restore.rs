@@ -108,7 +108,13 @@ both_backends!(async fn r13_an_email_taken_by_a_live_contact_is_a_conflict_and_t
     assert_eq!(report.restored, 2);
     assert_eq!(
         report.conflicts,
-        vec![RestoreConflict { contact_id: dup.0, email: "dora@example.test".into(), live_contact_id: taker.0 }]
+        vec![RestoreConflict {
+            contact_id: dup.0,
+            name: "Dora Tester".into(),
+            email: "dora@example.test".into(),
+            live_contact_id: taker.0,
+            live_name: "Dorothy Tester".into()
+        }]
     );
     assert!(report.expired.is_empty());
     assert!(report.not_found.is_empty(), "{:?}", report.not_found);

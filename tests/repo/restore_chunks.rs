@@ -183,7 +183,13 @@ both_backends!(async fn r13_an_email_taken_between_two_chunks_of_a_job_is_report
         }
     }
 
-    assert_eq!(conflicts, vec![RestoreConflict { contact_id: ids[12].0, email: "chunk12@example.test".into(), live_contact_id: taker.0 }]);
+    assert_eq!(conflicts, vec![RestoreConflict {
+            contact_id: ids[12].0,
+            name: "Chunk12 Tester".into(),
+            email: "chunk12@example.test".into(),
+            live_contact_id: taker.0,
+            live_name: "Taker Tester".into()
+        }]);
     assert_eq!(live_among(&f.raw, &ids).await, 22);
     assert_eq!(f.raw.count("contacts", "deleted_at is not null and id = $1", args![ids[12]]).await, 1);
     assert_eq!(audited_restores(&f).await, 22);

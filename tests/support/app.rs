@@ -91,6 +91,25 @@ pub struct Resp {
     pub body: String,
 }
 
+/// A binary response, read to the end.
+#[derive(Debug)]
+pub struct Download {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text, for an error page.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
 impl Resp {
     pub fn location(&self) -> Option<&str> {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
@@ -310,6 +329,15 @@ impl Client {
             self.csrf = Some(t);
         }
         r
+    }
+
+    /// GET `path` and read the body as bytes (a download such as a ZIP).
+    pub async fn get_bytes(&mut self, path: &str) -> Download {
+        let res = self.http.get(self.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap_or_else(|e| panic!("read the body of GET {path}: {e}")).to_vec();
+        Download { status, headers, bytes }
     }
 
     /// GET `path` as htmx does (`HX-Request: true`).
