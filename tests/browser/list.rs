@@ -29,6 +29,14 @@ async fn created_column_fits(ui: &Ui, width: u32) {
                return td.scrollWidth > td.clientWidth || r.getClientRects().length !== 1; }).length")
         .await;
     assert_eq!(wrapped, 0, "a Created cell is clipped or wrapped at {width} px");
+    if width >= 1000 {
+        // on a desktop the whole column is in view, not behind the card's scrollbar
+        let hidden: i64 = ui
+            .eval("(function(){ var card = document.getElementById('results').getBoundingClientRect(); \
+                   return Array.from(document.querySelectorAll('td.col-created')).filter(function(td){ return td.getBoundingClientRect().right > card.right + 0.5; }).length; })()")
+            .await;
+        assert_eq!(hidden, 0, "Created cells run past the list's card at {width} px");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,6 +53,7 @@ async fn clicking_a_header_sorts_marks_it_and_pages_in_that_order() {
     ui.set_viewport(DESKTOP).await;
     ui.login(&app.acc.admin_email).await;
     ui.wait_text("#list-order", "Sorted by created, newest first.").await;
+    created_column_fits(&ui, DESKTOP.0).await;
     assert_eq!(aria_sort(&ui, "Created").await, "descending");
     assert_eq!(aria_sort(&ui, "Name").await, "");
 
