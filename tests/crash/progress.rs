@@ -63,7 +63,8 @@ crate::both_backends!(
                 assert_eq!(page.status, StatusCode::OK);
                 let listed = listed_state(&page.body, job).expect("the admin's Bulk actions page lists the job");
                 assert!(listed == "running" || listed == "done", "listed as {listed}");
-                assert!(page.body.contains(&format!("<td>#{job}</td>")));
+                // listed by its deletion's name, with its own live progress bar
+                assert!(page.body.contains("Deletion of ") && page.body.contains(&format!(r#"id="job-{job}""#)));
             }
             if !running {
                 break;
