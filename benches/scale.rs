@@ -31,7 +31,8 @@
 //! hammer the list while the delete-all job runs), `BENCH_RESTORE` (10000),
 //! `BENCH_PHASE_TIMEOUT_SECS` (1200, after which a phase is reported as partial),
 //! `BENCH_REQUEST_TIMEOUT_SECS` (300, a page request that takes longer counts as an error),
-//! `BENCH_PAGES_ONLY` (1: only the contacts pages, for a quick look after a change).
+//! `BENCH_PAGES_ONLY` (1: only the contacts pages, sorted ones included, for a quick
+//! look after a change).
 //! `BULK_THRESHOLD` and `BULK_CHUNK` pass through to the server.
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -850,6 +851,23 @@ fn page_targets(contacts: i64) -> Vec<(String, String)> {
     ]
 }
 
+/// The list sorted by each column in both directions (migration 0019's indexes): its
+/// first and last page, a deep page in the middle (`after` the contact at half the
+/// ids, a cursor that starts the index read halfway), and a common tag sorted by name.
+fn sort_targets(contacts: i64) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for column in ["name", "email", "company", "created"] {
+        for sort in [column.to_string(), format!("-{column}")] {
+            out.push((format!("GET /contacts?sort={sort} (first page)"), format!("/contacts?sort={sort}")));
+            out.push((format!("GET /contacts?sort={sort}&last=1 (last page)"), format!("/contacts?sort={sort}&last=1")));
+        }
+        out.push((format!("GET /contacts?sort={column}&after=mid (deep page)"), format!("/contacts?sort={column}&after={}", contacts / 2)));
+    }
+    out.push(("GET /contacts?tag=VIP&sort=name (tag, sorted)".into(), "/contacts?tag=VIP&sort=name".into()));
+    out.push(("GET /contacts?tag=VIP&sort=-company&last=1 (tag, sorted, last)".into(), "/contacts?tag=VIP&sort=-company&last=1".into()));
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // phases
 
@@ -998,6 +1016,8 @@ async fn product_phases(cfg: &Config, store: &Store, rep: &mut Report, mem: &mut
     let as_of = attr_after(&page, "data-as-of=\"").expect("as_of on the list page");
     let total = attr_after(&page, "data-total=\"").unwrap_or_default();
     let mut targets: Vec<(String, String, usize, usize)> = page_targets(cfg.contacts).into_iter().map(|(l, p)| (l, p, cfg.clients, cfg.requests)).collect();
+    // every sort's first, last and a deep page: fewer requests each, there are many
+    targets.extend(sort_targets(cfg.contacts).into_iter().map(|(l, p)| (l, p, cfg.clients, cfg.requests.min(200))));
     // the exact count a search's page loads after its rows (the page itself does not count)
     targets.push(("GET /contacts/count?q=martinez (exact count)".into(), "/contacts/count?q=martinez".into(), cfg.clients, cfg.requests));
     // the delete dialog's counts over every contact: heavy, so one admin at a time

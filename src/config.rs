@@ -21,7 +21,7 @@ pub struct Settings {
     /// Seconds between purges inside the server (R9); 0 turns the in-server purge off.
     pub purge_interval_secs: u64,
     /// When deletions become background jobs, and their chunk size (L1).
-    pub bulk: crate::jobs::bulk::BulkSettings,
+    pub bulk: BulkSettings,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -85,5 +85,21 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://data/x.db?mode=rwc"), Some("data/x.db".into()));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
+}
+
+/// When deletions and restores run as background jobs, and in what chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkSettings {
+    /// Deletions (and restores by batch) of more contacts than this run as background jobs.
+    pub threshold: i64,
+    /// Contacts per chunk (one transaction each); `None` sizes chunks to take about
+    /// [`crate::jobs::bulk::CHUNK_TARGET`].
+    pub chunk: Option<i64>,
+}
+
+impl Default for BulkSettings {
+    fn default() -> Self {
+        BulkSettings { threshold: 2_000, chunk: None }
     }
 }

@@ -3,6 +3,7 @@
 //! clean-up. The binary only parses its command line; everything lives here.
 
 pub mod cli;
+pub mod automation;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -10,4 +11,5 @@ pub mod jobs;
 pub mod password;
 pub mod repo;
 pub mod startup;
+pub mod token;
 pub mod web;

@@ -192,6 +192,8 @@
       clearSelection();
     } else if (t.id === "bulk-export") {
       window.location.href = "/contacts/export.csv?" + selectionParams().toString();
+    } else if (t.id === "bulk-export-record") {
+      window.location.href = "/contacts/export.zip?" + selectionParams().toString();
     } else if (t.id === "bulk-delete") {
       openDelete(selectionParams(), "list");
     } else if (t.id === "contact-delete") {

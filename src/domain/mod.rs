@@ -5,6 +5,7 @@
 pub mod confirmation;
 pub mod contact;
 pub mod ids;
+pub mod list_order;
 pub mod restore_selection;
 pub mod restore_window;
 pub mod role;
@@ -16,6 +17,7 @@ pub mod workflow;
 pub use confirmation::{CountConfirmation, DeleteConfirmation};
 pub use contact::{Email, NewContact, TagName};
 pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
+pub use list_order::{ListOrder, SortColumn};
 pub use restore_selection::{deleted_by_words, DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, DeletionName, RestoreSelection};
 pub use restore_window::{DaysLeft, RESTORE_WINDOW_DAYS};
 pub use role::Role;

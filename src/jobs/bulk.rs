@@ -10,6 +10,7 @@
 //! sizes chunks to take about [`CHUNK_TARGET`] each: as large as that allows (a
 //! million contacts go in about a hundred transactions), never longer.
 
+use crate::config::BulkSettings;
 use crate::domain::{AccountId, BatchId};
 use crate::repo::{Backend, ClaimedJob, JobId, Repo, RepoError, RepoResult};
 use std::time::Duration;
@@ -29,21 +30,6 @@ pub const CHUNK_TARGET: Duration = Duration::from_millis(1_000);
 const CHUNK_MIN: i64 = 100;
 const CHUNK_MAX: i64 = 10_000;
 const CHUNK_FIRST: i64 = 500;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BulkSettings {
-    /// Deletions of more contacts than this run as background jobs.
-    pub threshold: i64,
-    /// Contacts per chunk (one transaction each); `None` sizes chunks to
-    /// [`CHUNK_TARGET`].
-    pub chunk: Option<i64>,
-}
-
-impl Default for BulkSettings {
-    fn default() -> Self {
-        BulkSettings { threshold: 2_000, chunk: None }
-    }
-}
 
 /// The size of the next chunk, from how long the last one took.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -185,7 +171,7 @@ async fn run_claimed(repo: &Repo, worker: &str, job: &ClaimedJob, settings: Bulk
 /// other in this task, and returns how many it ran; for the command line and tests, where
 /// no server's worker runs them.
 pub async fn run_queued(repo: &Repo, settings: BulkSettings) -> RepoResult<u64> {
-    let worker = format!("{}-{}", std::process::id(), crate::web::session::random_token().get(..8).unwrap_or("w"));
+    let worker = crate::token::worker_id();
     let mut ran = 0;
     while let Some(job) = repo.claim_bulk_job(&worker, LEASE_MS).await? {
         run_claimed(repo, &worker, &job, settings).await?;
@@ -195,7 +181,7 @@ pub async fn run_queued(repo: &Repo, settings: BulkSettings) -> RepoResult<u64> 
 }
 
 pub async fn run_forever(repo: Repo, settings: BulkSettings) {
-    let worker = format!("{}-{}", std::process::id(), crate::web::session::random_token().get(..8).unwrap_or("w"));
+    let worker = crate::token::worker_id();
     match repo.adopt_orphan_deletions().await {
         Ok(n) if n > 0 => tracing::info!(deletions = n, "resuming deletions left running"),
         Ok(_) => {}

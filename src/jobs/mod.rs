@@ -1,7 +1,6 @@
-//! Work done outside requests: workflow runs (W3), the periodic purge (R9) and the
-//! benchmarks.
+//! Work done outside requests: workflow runs (W3), background deletions and restores
+//! (L1), and the periodic purge (R9).
 
-pub mod bench;
 pub mod bulk;
 pub mod purge;
 pub mod workflow_runner;

@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod contacts;
 pub mod deleted;
 pub mod deletion;
+pub mod export;
 pub mod handover;
 pub mod restore;
 pub mod seed;
@@ -32,7 +33,7 @@ use std::time::Duration;
 pub use accounts::{LoginUser, UserInfo};
 pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
-pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, PageRequest};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, DeletedSummary, PageRequest};
 pub use deleted::{DeletedCursor, DeletionSummary};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
@@ -130,6 +131,11 @@ pub(crate) trait Dialect {
     /// (the Restore page sorted by name with a broad filter): SQLite's planner would
     /// otherwise read every deleted contact through `contacts_deleted` and sort them.
     const WALK_DELETED_BY_NAME: &'static str;
+    /// `FROM` a tag's entries `t`, each joined to its contact `c` by the contact's primary
+    /// key, one entry after the other: a page of a rare tag in a sorted list reads its
+    /// few contacts and sorts them. SQLite joins in the written order after `cross join`;
+    /// PostgreSQL may otherwise hash-join a few thousand entries against every contact.
+    const EACH_TAGGED_CONTACT: &'static str;
 }
 pub(crate) struct SqliteDialect;
 pub(crate) struct PostgresDialect;
@@ -138,11 +144,15 @@ impl Dialect for SqliteDialect {
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
     const WALK_DELETED_BY_NAME: &'static str = " indexed by contacts_deleted_name";
+    const EACH_TAGGED_CONTACT: &'static str = "contact_tags t cross join contacts c";
 }
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " for update skip locked";
     const FOR_UPDATE: &'static str = " for update";
     const WALK_DELETED_BY_NAME: &'static str = "";
+    // `offset 0` keeps the subquery whole: a look-up by primary key per tag entry
+    const EACH_TAGGED_CONTACT: &'static str =
+        "contact_tags t cross join lateral (select * from contacts x where x.id = t.contact_id offset 0) c";
 }
 
 /// How a backend finds contacts by a substring of their search text.
@@ -203,6 +213,7 @@ pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migr
 
 /// A search bucket holds the ids that share `id >> SEARCH_BUCKET_BITS`, written as a
 /// literal in the SQL of PostgreSQL's migrations 0013, 0014 and 0016.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
 
 /// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
@@ -410,6 +421,12 @@ impl Repo {
 
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
+    }
+
+    /// The same database read through another clock: the demo seed deletes with the
+    /// clock set a few days back, so its deletions are as old as the story it tells.
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Repo {
+        Repo { db: self.db.clone(), clock, work_queued: self.work_queued.clone() }
     }
 
     /// Resolves when this process has queued background work since the last call.

@@ -5,8 +5,11 @@ use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
-use crate::domain::{Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, NewContact, Selection, TagAuthority, TagName, When};
-use crate::repo::{ContactDetail, ContactRow, Cursor, DeletionImpact, PageRequest, Repo, RepoError};
+use crate::domain::{
+    Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
+    TagName, When,
+};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -19,6 +22,29 @@ pub struct RowView {
     pub company: String,
     pub tags: Vec<String>,
     pub created: String,
+}
+
+/// The tag chips a row of the list shows before it folds the rest into "+N".
+pub const TAG_CHIPS: usize = 3;
+
+impl RowView {
+    /// The tags the list shows as chips: all of them when they fit, else the first few.
+    pub fn tags_shown(&self) -> &[String] {
+        if self.tags.len() <= TAG_CHIPS + 1 {
+            &self.tags
+        } else {
+            &self.tags[..TAG_CHIPS]
+        }
+    }
+
+    /// The tags folded into the "+N" chip (never just one: a chip of its own fits).
+    pub fn tags_more(&self) -> &[String] {
+        &self.tags[self.tags_shown().len()..]
+    }
+
+    pub fn tags_more_text(&self) -> String {
+        self.tags_more().join(", ")
+    }
 }
 
 impl From<ContactRow> for RowView {
@@ -56,6 +82,36 @@ pub struct ListView {
     pub prev_url: Option<String>,
     pub next_url: Option<String>,
     pub last_url: Option<String>,
+    /// The `sort` field as asked for ("" for the default), kept by the search form.
+    pub sort: String,
+    /// "Sorted by created, newest first".
+    pub order_text: String,
+    pub headers: Vec<SortHeader>,
+    /// What an empty page says, and the way out it offers.
+    pub empty: Option<EmptyState>,
+}
+
+/// A column header of the list: a link that sorts by the column (or turns its order
+/// around), with an arrow and `aria-sort` on the column the list is sorted by.
+pub struct SortHeader {
+    pub label: &'static str,
+    /// None where the column cannot be sorted now (a search keeps its own order).
+    pub url: Option<String>,
+    /// `ascending` or `descending` on the sorted column.
+    pub aria_sort: Option<&'static str>,
+    pub arrow: &'static str,
+    /// What a click does, for the link's accessible name: "sort by name, Z to A".
+    pub action: String,
+}
+
+/// The message of a list with no rows: a filter that matches nothing, an account whose
+/// contacts were all deleted, or one that never had any.
+pub struct EmptyState {
+    pub kind: &'static str,
+    pub title: String,
+    pub lines: Vec<String>,
+    /// (label, href, primary)
+    pub links: Vec<(String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -85,8 +141,11 @@ fn filter_query(q: &str, tag: &str) -> form_urlencoded::Serializer<'static, Stri
     s
 }
 
-fn list_url(q: &str, tag: &str, size: u32, cursor: &str) -> String {
+fn list_url(q: &str, tag: &str, order: ListOrder, size: u32, cursor: &str) -> String {
     let mut s = filter_query(q, tag);
+    if !order.is_default() {
+        s.append_pair("sort", &order.param());
+    }
     if size != 50 {
         s.append_pair("size", &size.to_string());
     }
@@ -108,8 +167,10 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -> WebResult<ListView> {
+async fn load_list(repo: &Repo, user: &crate::repo::UserInfo, f: &Fields) -> WebResult<ListView> {
+    let account = user.account_id;
     let filter = f.filter()?;
+    let asked = ListOrder::parse(f.get("sort"))?;
     let size = match f.get("size").map(str::parse::<u32>) {
         None => 50,
         Some(Ok(n)) if PageRequest::SIZES.contains(&n) => n,
@@ -125,7 +186,8 @@ async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -
         Cursor::First
     };
     let as_of = repo.now();
-    let page = repo.list_contacts(account, &filter, PageRequest { cursor, size }).await?;
+    let page = repo.list_contacts_in_order(account, &filter, PageRequest { cursor, size }, asked).await?;
+    let order = page.order;
     // Without a search the account's counters give the exact count at once. A search's
     // count reads every match (milliseconds for a common word at a million contacts):
     // unless this page holds them all, the page shows its rows first and loads the count
@@ -139,9 +201,16 @@ async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -
     };
     let q = f.get("q").unwrap_or("").trim().to_string();
     let tag = filter.tag.as_ref().map(|t| t.as_str().to_string()).unwrap_or_default();
-    let url = |c: &str| list_url(&q, &tag, size, c);
+    // the pager keeps the order the page is in
+    let url = |c: &str| list_url(&q, &tag, order, size, c);
     let shown = thousands(page.contacts.len() as i64);
     let filtered = !filter.is_empty();
+    let searching = filter.q.is_some();
+    let empty = if page.contacts.is_empty() {
+        Some(empty_state(repo, user, &filter, &q, total, list_url("", "", asked, size, ""), url("")).await?)
+    } else {
+        None
+    };
     let view = ListView {
         first_url: page.has_prev.then(|| url("")),
         prev_url: page.first_id().filter(|_| page.has_prev).map(|id| url(&format!("before={id}"))),
@@ -159,12 +228,143 @@ async fn load_list(repo: &Repo, account: crate::domain::AccountId, f: &Fields) -
         },
         count_url: total.is_none().then(|| count_url(&q, &tag)),
         filtered,
+        sort: if asked.is_default() { String::new() } else { asked.param() },
+        order_text: if searching {
+            format!("Search results are sorted by {} (the order of the search index).", order.describe())
+        } else {
+            format!("Sorted by {}.", order.describe())
+        },
+        headers: sort_headers(order, searching, |o| list_url(&q, &tag, o, size, "")),
+        empty,
         q,
         tag,
         size,
         as_of: rfc3339(as_of),
     };
     Ok(view)
+}
+
+/// The sortable headers of the list in `order`. A search lists its matches by created
+/// only: the other columns are plain headers then.
+fn sort_headers(order: ListOrder, searching: bool, url: impl Fn(ListOrder) -> String) -> Vec<SortHeader> {
+    [("Name", SortColumn::Name), ("Email", SortColumn::Email), ("Company", SortColumn::Company), ("Created", SortColumn::Created)]
+        .into_iter()
+        .map(|(label, column)| {
+            let sorted = order.column == column;
+            let next = order.toggled_to(column);
+            let sortable = !searching || column == SortColumn::Created;
+            SortHeader {
+                label,
+                url: sortable.then(|| url(next)),
+                aria_sort: sorted.then_some(if order.descending { "descending" } else { "ascending" }),
+                arrow: match (sorted, order.descending) {
+                    (true, false) => "▲",
+                    (true, true) => "▼",
+                    (false, _) => "",
+                },
+                action: format!("sort by {}", next.describe()),
+            }
+        })
+        .collect()
+}
+
+
+/// What an empty page of the list says. `clear_url` is the list without its filter,
+/// `first_url` the first page of the same list.
+async fn empty_state(
+    repo: &Repo,
+    user: &crate::repo::UserInfo,
+    filter: &ContactFilter,
+    q: &str,
+    total: Option<i64>,
+    clear_url: String,
+    first_url: String,
+) -> WebResult<EmptyState> {
+    if !filter.is_empty() {
+        let tag = filter.tag.as_ref().map(|t| t.as_str());
+        let (title, line, clear) = match (q.is_empty(), tag) {
+            (false, None) => ("No contacts match this search.", format!("Nothing matches “{q}”."), "Clear the search"),
+            (false, Some(t)) => (
+                "No contacts match this search.",
+                format!("No contact tagged “{t}” matches “{q}”."),
+                "Clear the search and tag filter",
+            ),
+            (true, Some(t)) => ("No contacts match this filter.", format!("No contact has the tag “{t}”."), "Clear the tag filter"),
+            (true, None) => ("No contacts match this filter.", String::new(), "Clear the filter"),
+        };
+        return Ok(EmptyState {
+            kind: "filtered",
+            title: title.into(),
+            lines: vec![line],
+            links: vec![(clear.into(), clear_url, true)],
+        });
+    }
+    if total.unwrap_or(0) > 0 {
+        // a stale or hand-made cursor past the end of the list
+        return Ok(EmptyState {
+            kind: "past-end",
+            title: "No contacts on this page.".into(),
+            lines: vec![],
+            links: vec![("Go to the first page".into(), first_url, true)],
+        });
+    }
+    let s = repo.deleted_summary(user.account_id).await?;
+    if s.deleted == 0 {
+        return Ok(EmptyState {
+            kind: "no-contacts",
+            title: "This account has no contacts yet.".into(),
+            lines: vec!["Add contacts one by one, or import them from a CSV file.".into()],
+            links: vec![("Add contact".into(), "/contacts/new".into(), true), ("Import contacts".into(), "/contacts/import".into(), false)],
+        });
+    }
+    Ok(all_deleted_state(&s, user.role.is_admin(), |t| user.zone.date(t).text().to_string()))
+}
+
+/// "All 20,000 contacts were deleted on Dec 3, 2026", with what can still be restored
+/// and, for an admin, the way to Restore and to the Bulk actions page.
+fn all_deleted_state(s: &DeletedSummary, admin: bool, day: impl Fn(DateTime<Utc>) -> String) -> EmptyState {
+    let when = match (s.first_deleted_at, s.last_deleted_at) {
+        (Some(a), Some(b)) if day(a) != day(b) => format!("between {} and {}", day(a), day(b)),
+        (_, Some(b)) => format!("on {}", day(b)),
+        _ => String::new(),
+    };
+    let one = s.deleted == 1;
+    let title = if one {
+        format!("This account's only contact was deleted {when}.")
+    } else {
+        format!("All {} contacts were deleted {when}.", thousands(s.deleted))
+    };
+    let closes = s.first_restorable_at.map(|t| day(crate::domain::restore_window::closes_at(t)));
+    let mut lines = Vec::new();
+    if s.restorable == 0 {
+        lines.push(format!(
+            "{} past the 60-day restore window and can no longer be restored.",
+            if one { "It is" } else { "They are" }
+        ));
+    } else if s.restorable == s.deleted {
+        let first = if one || s.first_deleted_at.map(&day) == s.last_deleted_at.map(&day) { "" } else { " the first of them" };
+        lines.push(match &closes {
+            Some(c) => format!("{} can be restored for 60 days after deletion: until {c}{first}.", if one { "It" } else { "They" }),
+            None => "They can be restored for 60 days after deletion.".into(),
+        });
+    } else {
+        lines.push(format!(
+            "{} of them can still be restored{}; the others are past the 60-day window.",
+            thousands(s.restorable),
+            closes.as_ref().map(|c| format!(" (the first until {c})")).unwrap_or_default()
+        ));
+    }
+    let mut links = Vec::new();
+    if admin {
+        if s.restorable > 0 {
+            links.push(("Restore deleted contacts".to_string(), "/contacts/restore".to_string(), true));
+        }
+        links.push(("Bulk actions".into(), "/bulk-actions".into(), false));
+    } else if s.restorable > 0 {
+        lines.push(format!("An admin of this account can restore {} from the Restore page.", if one { "it" } else { "them" }));
+    }
+    links.push(("Add contact".into(), "/contacts/new".into(), false));
+    EmptyState { kind: "all-deleted", title, lines, links }
 }
 
 /// "3 contacts match this search", "120 contacts in this account".
@@ -199,7 +399,7 @@ pub async fn count(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::
 /// pagination, refresh after a bulk action).
 pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let f = query_fields(&req);
-    let list = load_list(&repo, user.account_id, &f).await?;
+    let list = load_list(&repo, &user, &f).await?;
     if req.headers().contains_key("HX-Request") && !req.headers().contains_key("HX-Boosted") {
         return render(&ContactsResults { list });
     }
@@ -211,6 +411,8 @@ pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): Cu
 pub struct ImpactLine {
     pub label: String,
     pub count: String,
+    /// The line asks to download the contacts' data first (a link to their full record).
+    pub download_first: bool,
 }
 
 #[derive(Template)]
@@ -228,10 +430,12 @@ struct DeleteDialog {
     warnings: Vec<ImpactLine>,
     hidden: Vec<(String, String)>,
     origin: String,
+    /// The same selection as a query string, for the full record's download link.
+    export_query: String,
 }
 
 pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLine>) {
-    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n) };
+    let line = |n: i64, one: &str, many: &str| ImpactLine { label: if n == 1 { one.into() } else { many.into() }, count: thousands(n), download_first: false };
     let removed = vec![
         line(i.conversations, "conversation", "conversations"),
         line(i.messages, "message", "messages"),
@@ -253,9 +457,13 @@ pub(crate) fn impact_lines(i: &DeletionImpact) -> (Vec<ImpactLine>, Vec<ImpactLi
     };
     warn(i.open_opportunities, "open opportunity", "open opportunities");
     warn(i.upcoming_appointments, "upcoming appointment", "upcoming appointments");
-    warn(i.files, "attached file — download it first if you need it", "attached files — download them first if you need them");
+    warn(i.files, "attached file", "attached files");
     warn(i.active_enrollments, "active campaign or workflow enrollment will stop", "active campaign or workflow enrollments will stop");
     warn(i.worked_on_by_others, "contact another user worked on in the last 7 days", "contacts other users worked on in the last 7 days");
+    // the files line links to the full record, which holds the files themselves
+    for w in warnings.iter_mut().filter(|w| w.label.starts_with("attached file")) {
+        w.download_first = true;
+    }
     (removed, warnings)
 }
 
@@ -275,6 +483,15 @@ fn selection_fields(sel: &Selection) -> Vec<(String, String)> {
             v
         }
     }
+}
+
+/// The selection as a query string ("?ids=1&ids=2", "?select_all=true&as_of=…").
+fn selection_query(sel: &Selection) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in selection_fields(sel) {
+        q.append_pair(&k, &v);
+    }
+    format!("?{}", q.finish())
 }
 
 /// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
@@ -303,6 +520,7 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
         anything_removed: removed.iter().any(|l| l.count != "0"),
         removed,
         warnings,
+        export_query: selection_query(&sel),
         hidden: selection_fields(&sel),
         origin: f.get("origin").filter(|o| *o == "contact").unwrap_or("list").to_string(),
     })
@@ -338,7 +556,7 @@ pub async fn delete(
     session: TypedSession,
     AdminUser(user): AdminUser,
     repo: web::Data<Repo>,
-    bulk: web::Data<crate::jobs::bulk::BulkSettings>,
+    bulk: web::Data<crate::config::BulkSettings>,
     f: Fields,
 ) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 const EXPORT_PAGE: i64 = 2000;
 pub const CSV_HEADER: [&str; 8] = ["id", "first_name", "last_name", "email", "phone", "company", "tags", "created_at"];
 
-fn csv_chunk(rows: &[ContactRow], header: bool) -> Result<Bytes, csv::Error> {
+pub(crate) fn csv_chunk(rows: &[ContactRow], header: bool) -> Result<Bytes, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 120));
     if header {
         w.write_record(CSV_HEADER)?;

@@ -15,6 +15,7 @@ pub mod me;
 pub mod middleware;
 pub mod page;
 pub mod proxy;
+pub mod record_export;
 pub mod restore;
 pub mod session;
 pub mod static_files;
@@ -76,6 +77,7 @@ route_table! {
     post "/contacts" => contacts::create, User;
     get "/contacts/new" => contacts::new_form, User;
     get "/contacts/export.csv" => export::export, User;
+    get "/contacts/export.zip" => record_export::export, User;
     get "/contacts/import" => import::form, User;
     post "/contacts/import" => import::import, User;
     get "/contacts/count" => contacts::count, User;

@@ -10,7 +10,7 @@ use super::page::{plural, render, see_other, PageCtx};
 use crate::domain::name_list;
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{Actor, BatchId, DeleteConfirmation};
-use crate::jobs::bulk::BulkSettings;
+use crate::config::BulkSettings;
 use crate::repo::deletion::DEFAULT_CHUNK;
 use crate::repo::{QueuedRestore, Repo, RestoreConflict, RestoreReport};
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -7,7 +7,6 @@ use crate::repo::{Repo, UserInfo};
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
@@ -16,12 +15,6 @@ const USER_KEY: &str = "uid";
 const SID_KEY: &str = "sid";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
-
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
 
 /// A message shown once on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,13 +61,13 @@ impl TypedSession {
     /// Starts a fresh session for `user`: a new cookie value and session id, so a
     /// session fixed before login is worthless after it.
     pub async fn log_in(&self, repo: &Repo, user: UserId) -> Result<(), AppError> {
-        let sid = random_token();
+        let sid = crate::token::random_token();
         repo.create_session(&sid, user).await?;
         self.0.renew();
         self.0.clear();
         self.insert(USER_KEY, user.0)?;
         self.insert(SID_KEY, sid)?;
-        self.insert(CSRF_KEY, random_token())?;
+        self.insert(CSRF_KEY, crate::token::random_token())?;
         Ok(())
     }
 
@@ -101,7 +94,7 @@ impl TypedSession {
         if let Ok(Some(t)) = self.0.get::<String>(CSRF_KEY) {
             return Ok(t);
         }
-        let t = random_token();
+        let t = crate::token::random_token();
         self.insert(CSRF_KEY, t.clone())?;
         Ok(t)
     }

@@ -7,7 +7,6 @@ use super::page::{render, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
 use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, UserZone, When, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
-use crate::jobs::workflow_runner;
 use crate::repo::{from_millis, Cursor, PageRequest, Repo, Workflow};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -367,7 +366,7 @@ pub async fn test_run(path: web::Path<String>, session: TypedSession, CurrentUse
     }
     let tagger = TagAuthority::person(user.id, user.role, confirm);
     let actor = Actor::workflow(wf.id, user.id, Some(user.id));
-    let done = workflow_runner::execute(&repo, user.account_id, &wf, &[cid], actor, tagger).await?;
+    let done = crate::automation::execute(&repo, user.account_id, &wf, &[cid], actor, tagger).await?;
     let outcome = format!("Test run: {}", done.summary);
     repo.record_test_run(user.account_id, wf.id, cid, &outcome, done.batch).await?;
     let mut flash = Flash::success(format!("{outcome}."));

@@ -19,6 +19,8 @@ mod contacts;
 mod csv_round_trip;
 mod delete;
 mod export;
+mod list;
+mod record_export;
 mod restore;
 mod restore_jobs;
 mod restore_page;

@@ -7,7 +7,7 @@ use crate::support::{refuse_restoring, Fixture, Raw};
 use crate::{args, audit_rows, both_backends, is_deleted, sqlite_only};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, BatchId, ContactId, DeleteConfirmation, Selection};
-use contacts_admin::jobs::bulk::BulkSettings;
+use contacts_admin::config::BulkSettings;
 
 /// `n` contacts with their own emails, deleted in one batch an hour ago.
 async fn deleted_batch(f: &Fixture, n: usize) -> (Vec<ContactId>, BatchId) {

@@ -8,7 +8,7 @@ use crate::app::{spawn_app, spawn_app_with, Client, TestApp};
 use crate::{audit_rows, both_backends, is_deleted, is_live, rfc3339, snapshot};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, ContactId, DeleteConfirmation, Selection};
-use contacts_admin::jobs::bulk::BulkSettings;
+use contacts_admin::config::BulkSettings;
 
 /// Deletes `ids` of account A as its admin, through the repository; returns the batch.
 async fn delete(app: &TestApp, ids: &[ContactId]) -> i64 {

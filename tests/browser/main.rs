@@ -21,6 +21,8 @@ mod admin_day;
 mod deletion;
 mod import;
 mod keyboard;
+mod list;
+mod record_export;
 mod restore;
 mod screens;
 mod selection;

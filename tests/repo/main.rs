@@ -11,7 +11,9 @@ mod support;
 
 mod access;
 mod deletion;
+mod demo_seed;
 mod impact;
+mod list_order;
 mod migrations;
 mod pagination;
 mod purge;

@@ -7,7 +7,8 @@ use crate::support::{refuse_restoring, Fixture, Raw};
 use crate::{args, audit, both_backends, delete_ids};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, BatchId, ContactId};
-use contacts_admin::jobs::bulk::{run_queued, BulkSettings};
+use contacts_admin::config::BulkSettings;
+use contacts_admin::jobs::bulk::run_queued;
 use contacts_admin::repo::{AuditAction, Backend, JobId, QueuedRestore, RestoreConflict};
 
 /// `n` contacts with their own emails, oldest first.

@@ -9,7 +9,8 @@ use chrono::Duration;
 use contacts_admin::domain::{
     Actor, ContactId, DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, Email, RestoreSelection, Role, UserId, WorkflowId,
 };
-use contacts_admin::jobs::bulk::{run_queued, BulkSettings};
+use contacts_admin::config::BulkSettings;
+use contacts_admin::jobs::bulk::run_queued;
 use contacts_admin::repo::{AuditAction, DeletedCursor};
 
 /// The account of the fixture with: Cleo and Abe deleted 10 days ago by the admin (one

@@ -18,6 +18,7 @@ mod support;
 #[path = "../support/app.rs"]
 mod app;
 
+mod export_memory;
 mod faults;
 mod fuzz;
 mod headers;

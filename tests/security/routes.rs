@@ -99,7 +99,7 @@ pub fn fields_for(route: &RouteInfo, t: &Targets, acc: &TestAccount) -> (Vec<(St
             fp(&[("first_name", format!("Made{n}")), ("last_name", "Here".into()), ("email", format!("made{n}@made.test")), ("tags", "New".into())]),
             false,
         ),
-        ("get", "/contacts/delete-preview") | ("get", "/contacts/export.csv") => (fp(&[("ids", c)]), true),
+        ("get", "/contacts/delete-preview") | ("get", "/contacts/export.csv") | ("get", "/contacts/export.zip") => (fp(&[("ids", c)]), true),
         ("post", "/contacts/delete") => (fp(&[("ids", c), ("confirm", "DELETE".into()), ("reason", "test".into())]), true),
         ("post", "/contacts/tags") => (fp(&[("ids", c), ("tag_name", "Hacked".into())]), true),
         ("post", "/contacts/restore") => (fp(&[("ids", del)]), true),

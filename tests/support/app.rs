@@ -35,7 +35,7 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 
 /// [`spawn_app`] with the given bulk settings: above `threshold` deletions and restores
 /// become background jobs, whose worker runs inside the server.
-pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::jobs::bulk::BulkSettings) -> TestApp {
+pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::config::BulkSettings) -> TestApp {
     let f = Fixture::new(db).await;
     let b = create_account(&f.repo, "Bravo").await;
     let settings = Settings {
@@ -89,6 +89,25 @@ pub struct Resp {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
+}
+
+/// A binary response, read to the end.
+#[derive(Debug)]
+pub struct Download {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text, for an error page.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }
 
 impl Resp {
@@ -310,6 +329,15 @@ impl Client {
             self.csrf = Some(t);
         }
         r
+    }
+
+    /// GET `path` and read the body as bytes (a download such as a ZIP).
+    pub async fn get_bytes(&mut self, path: &str) -> Download {
+        let res = self.http.get(self.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap_or_else(|e| panic!("read the body of GET {path}: {e}")).to_vec();
+        Download { status, headers, bytes }
     }
 
     /// GET `path` as htmx does (`HX-Request: true`).

@@ -1,10 +1,14 @@
 //! The command line (SPEC §4): `serve` (default), `migrate`, `seed`, `purge`,
 //! `create-user`, `bench`.
 
-use crate::clock::{Clock, OffsetFileClock, SystemClock};
+mod bench;
+
+use crate::clock::{Clock, ManualClock, OffsetFileClock, SystemClock};
 use crate::config::{prepare_sqlite_dir, redact_url, Settings, DEFAULT_DATABASE_URL};
-use crate::domain::{Email, Role};
-use crate::repo::Repo;
+use crate::domain::{
+    AccountId, Actor, ContactFilter, ContactId, DeleteConfirmation, Email, ListOrder, Role, Selection, SortColumn, UserId,
+};
+use crate::repo::{PageRequest, Repo};
 use crate::startup::Application;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -197,12 +201,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { account, runs, delete_all } => {
             let repo = open(&url).await?;
-            crate::jobs::bench::repository(&repo, &account, runs, delete_all).await
+            bench::repository(&repo, &account, runs, delete_all).await
         }
     }
 }
 
-/// Creates the demo account, its two users and a few hundred contacts, unless present.
+/// The deletions the demo account ships with, so that its Restore page, audit log and
+/// Bulk actions are not empty on first run: (contacts, days ago, reason), oldest
+/// contacts first, all by the demo admin.
+pub const DEMO_DELETIONS: [(usize, i64, &str); 2] = [
+    (5, 4, "Duplicates from the spring open house import"),
+    (2, 2, "Asked to be removed from our records"),
+];
+
+/// Creates the demo account, its two users and a few hundred contacts, unless present;
+/// then deletes a few of them a few days back (see [`DEMO_DELETIONS`]).
 pub async fn seed_demo(repo: &Repo) -> anyhow::Result<bool> {
     if let Some(acc) = repo.find_account(DEMO_ACCOUNT).await? {
         if repo.first_admin(acc).await?.is_some() {
@@ -216,7 +229,29 @@ pub async fn seed_demo(repo: &Repo) -> anyhow::Result<bool> {
         users.push(repo.upsert_user(acc, &email, name, role, &crate::password::hash(password)?).await?);
     }
     repo.seed_contacts(acc, DEMO_CONTACTS, &users).await?;
+    seed_demo_deletions(repo, acc, users[0]).await?;
     Ok(true)
+}
+
+/// Deletes the demo's oldest contacts in [`DEMO_DELETIONS`]' batches through the same
+/// repository path as the delete button (R2–R7: cascade, batch, audit), each with the
+/// clock set back to its day, so that counts, batches and audit agree.
+async fn seed_demo_deletions(repo: &Repo, account: AccountId, admin: UserId) -> anyhow::Result<()> {
+    let wanted: usize = DEMO_DELETIONS.iter().map(|d| d.0).sum();
+    let oldest = ListOrder::new(SortColumn::Created, false);
+    let page = repo.list_contacts_in_order(account, &ContactFilter::default(), PageRequest::first(wanted as u32), oldest).await?;
+    let mut ids = page.contacts.iter().map(|c| c.contact_id());
+    let now = repo.now();
+    for (n, days_ago, reason) in DEMO_DELETIONS {
+        let batch: Vec<ContactId> = ids.by_ref().take(n).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let then = repo.with_clock(Arc::new(ManualClock::new(now - chrono::Duration::days(days_ago))));
+        then.delete_contacts(account, Actor::ui(admin), &Selection::ids(batch)?, Some(reason), DeleteConfirmation::parse("DELETE")?)
+            .await?;
+    }
+    Ok(())
 }
 
 fn print_demo_logins() {
@@ -234,7 +269,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxies.clone(),
         purge_interval_secs: args.purge_interval_secs,
-        bulk: crate::jobs::bulk::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
+        bulk: crate::config::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;

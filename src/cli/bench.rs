@@ -1,7 +1,7 @@
 //! `contacts-admin bench`: times the repository's hot queries on a seeded account and
 //! prints medians. Timings live here, never in tests.
 
-use crate::domain::{Actor, ContactFilter, DeleteConfirmation, Selection};
+use crate::domain::{Actor, ContactFilter, DeleteConfirmation, ListOrder, Selection, SortColumn};
 use crate::repo::{Cursor, PageRequest, Repo};
 use anyhow::Context;
 use std::time::{Duration, Instant};
@@ -45,6 +45,18 @@ pub async fn repository(repo: &Repo, account: &str, runs: usize, delete_all: boo
     for (name, filter, cursor) in rows {
         let ms = time(runs, || async { Ok(repo.list_contacts(acc, filter, PageRequest { cursor, size: 50 }).await?) }).await?;
         println!("{name:<40} {ms:>10.2}");
+    }
+    // every sort, both directions: first, last and a page deep in the middle
+    let newest = repo.list_contacts(acc, &all, PageRequest::first(1)).await?.first_id().map_or(0, |id| id.0);
+    let mid = crate::domain::ContactId((newest - n / 2).max(1));
+    for column in SortColumn::ALL {
+        for descending in [false, true] {
+            let order = ListOrder::new(column, descending);
+            for (what, filter, cursor) in [("first", &all, Cursor::First), ("last", &all, Cursor::Last), ("deep", &all, Cursor::After(mid)), ("tag first", &tag, Cursor::First)] {
+                let ms = time(runs, || async { Ok(repo.list_contacts_in_order(acc, filter, PageRequest { cursor, size: 50 }, order).await?) }).await?;
+                println!("{:<40} {ms:>10.2}", format!("sort {}: {what}", order.param()));
+            }
+        }
     }
     for (name, filter) in [
         ("count all", &all),
