@@ -262,15 +262,23 @@ pub struct DeletionName {
     pub at: DateTime<Utc>,
     /// The person, or "Workflow “Clean-up”".
     pub by: String,
+    /// Whose clock the time is read on.
+    pub zone: super::UserZone,
 }
 
 impl DeletionName {
     pub fn new(contacts: i64, at: DateTime<Utc>, by: impl Into<String>) -> Self {
-        DeletionName { contacts, at, by: by.into() }
+        DeletionName { contacts, at, by: by.into(), zone: super::UserZone::UTC }
+    }
+
+    /// The same name, its time read in `zone` (the reader's).
+    pub fn in_zone(mut self, zone: super::UserZone) -> Self {
+        self.zone = zone;
+        self
     }
 
     fn when(&self) -> String {
-        self.at.format("%b %-d, %H:%M").to_string()
+        self.zone.day_and_time(self.at)
     }
 
     pub fn long(&self) -> String {
@@ -349,10 +357,11 @@ mod tests {
     #[test]
     fn a_deletion_has_one_name() {
         let at = DateTime::parse_from_rfc3339("2026-12-03T14:05:00Z").unwrap().with_timezone(&Utc);
-        let n = DeletionName::new(20_000, at, "Ana Admin");
-        assert_eq!(n.long(), "Deletion of 20,000 contacts on Dec 3, 14:05 by Ana Admin");
-        assert_eq!(n.short(), "Deletion of Dec 3, 14:05 by Ana Admin");
-        assert_eq!(DeletionName::new(1, at, "Bo").long(), "Deletion of 1 contact on Dec 3, 14:05 by Bo");
+        let n = DeletionName::new(20_000, at, "Ana Admin").in_zone(super::super::UserZone::parse("Europe/Paris").unwrap());
+        assert_eq!(n.long(), "Deletion of 20,000 contacts on Dec 3, 15:05 by Ana Admin");
+        assert_eq!(n.short(), "Deletion of Dec 3, 15:05 by Ana Admin");
+        // a reader whose zone is not known yet reads UTC, and is told so
+        assert_eq!(DeletionName::new(1, at, "Bo").long(), "Deletion of 1 contact on Dec 3, 14:05 UTC by Bo");
         assert!(n.in_sentence().starts_with("deletion of 20,000"));
     }
 }

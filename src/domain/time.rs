@@ -58,6 +58,15 @@ impl UserZone {
         self.at(t, Precision::Second)
     }
 
+    /// "Dec 3, 14:05" in the zone, "Dec 3, 14:05 UTC" while it is not known: a
+    /// time inside a name or a sentence, where markup cannot go.
+    pub fn day_and_time(&self, t: DateTime<Utc>) -> String {
+        match self.0 {
+            Some(tz) => t.with_timezone(&tz).format("%b %-d, %H:%M").to_string(),
+            None => t.format("%b %-d, %H:%M UTC").to_string(),
+        }
+    }
+
     pub fn at(&self, t: DateTime<Utc>, precision: Precision) -> When {
         let pattern = match precision {
             Precision::Date => "%b %-d, %Y",

@@ -78,7 +78,7 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
                 (Some(w), None) => format!("Workflow “{w}” on behalf of {person}"),
                 (None, _) => person,
             };
-            let deletion = match (e.action.as_str(), e.deletion_name()) {
+            let deletion = match (e.action.as_str(), e.deletion_name().map(|n| n.in_zone(user.zone))) {
                 ("delete", Some(n)) => n.long(),
                 (_, Some(n)) => format!("Undoes the {}", n.in_sentence()),
                 (_, None) => String::new(),

@@ -4,7 +4,7 @@
 use super::error::{AppError, WebResult};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
-use crate::domain::ContactId;
+use crate::domain::{ContactId, UserZone, When};
 use crate::repo::{BulkJob, JobId, Repo};
 use super::form::query_fields;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,7 +16,7 @@ pub struct JobView {
     pub name: String,
     pub what: String,
     pub by: String,
-    pub when: String,
+    pub when: When,
     pub state: String,
     pub active: bool,
     pub percent: i64,
@@ -56,8 +56,8 @@ fn outcome(j: &BulkJob) -> String {
 }
 
 /// The name a job goes by: its deletion's, or for a restore, what it brings back.
-pub fn job_name(j: &BulkJob) -> String {
-    match (j.is_restore(), &j.deletion, &j.selection) {
+pub fn job_name(j: &BulkJob, zone: UserZone) -> String {
+    match (j.is_restore(), j.deletion.clone().map(|d| d.in_zone(zone)), &j.selection) {
         (false, Some(d), _) => d.long(),
         (true, Some(d), _) => format!("Restore of the {}", d.in_sentence()),
         (true, None, Some(_)) => format!("Restore of {} chosen on the Restore page", plural(j.total, "deleted contact", "deleted contacts")),
@@ -68,8 +68,8 @@ pub fn job_name(j: &BulkJob) -> String {
 
 impl JobView {
     /// The view of `j`, its conflicts named with `names` (contact id → name).
-    pub fn named(j: &BulkJob, names: &std::collections::HashMap<i64, String>) -> Self {
-        let mut v = JobView::from(j);
+    pub fn named(j: &BulkJob, names: &std::collections::HashMap<i64, String>, zone: UserZone) -> Self {
+        let mut v = JobView::new(j, zone);
         let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| "A contact that no longer exists".into());
         v.conflicts = j
             .conflicts
@@ -80,18 +80,18 @@ impl JobView {
     }
 }
 
-impl From<&BulkJob> for JobView {
-    fn from(j: &BulkJob) -> Self {
+impl JobView {
+    pub fn new(j: &BulkJob, zone: UserZone) -> Self {
         JobView {
             id: j.id.0,
-            name: job_name(j),
+            name: job_name(j, zone),
             what: match (j.is_restore(), &j.selection) {
                 (true, Some(sel)) => sel.describe(),
                 (true, None) => String::new(),
                 (false, _) => j.description.clone(),
             },
             by: j.created_by.clone().unwrap_or_else(|| "—".into()),
-            when: j.created_at.format("%b %-d, %Y %H:%M").to_string(),
+            when: zone.minute(j.created_at),
             state: j.state.clone(),
             active: j.is_active(),
             percent: j.percent(),
@@ -159,7 +159,7 @@ pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::
     let jobs = repo.bulk_jobs(user.account_id, 100).await?;
     let ids: Vec<ContactId> = jobs.iter().flat_map(|j| j.conflicts.iter().flat_map(|&(a, b)| [ContactId(a), ContactId(b)])).collect();
     let names = repo.contact_names(user.account_id, &ids).await?;
-    let jobs = jobs.iter().map(|j| JobView::named(j, &names)).collect();
+    let jobs = jobs.iter().map(|j| JobView::named(j, &names, user.zone)).collect();
     let page = PageCtx::new(&session, &user, "bulk", "Bulk actions")?;
     render(&BulkPage { page, jobs })
 }
@@ -179,7 +179,7 @@ pub async fn progress(
     let id = job_id(&path)?;
     let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
     let alert = query_fields(&req).get("in") == Some("alert");
-    let mut res = render(&ProgressFragment { job: JobView::from(&job), alert, csrf: session.csrf_token()? })?;
+    let mut res = render(&ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? })?;
     if !job.is_active() {
         // the list refreshes once the job has finished
         res.headers_mut().insert(
@@ -196,7 +196,7 @@ pub async fn cancel(path: web::Path<String>, session: TypedSession, AdminUser(us
     let Some(job) = repo.bulk_job(user.account_id, id).await? else {
         return Err(AppError::NotFound("There is no such job in this account.".into()));
     };
-    let name = job_name(&job);
+    let name = job_name(&job, user.zone);
     if !repo.cancel_bulk_job(user.account_id, id).await? {
         return Err(AppError::Conflict(format!("{name} has already finished.")));
     }

@@ -7,7 +7,7 @@ use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
     Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
-    TagName, When,
+    TagName, UserZone, When,
 };
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, PageRequest, Repo, RepoError};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,7 +21,7 @@ pub struct RowView {
     pub phone: String,
     pub company: String,
     pub tags: Vec<String>,
-    pub created: String,
+    pub created: When,
 }
 
 /// The tag chips a row of the list shows before it folds the rest into "+N".
@@ -47,15 +47,16 @@ impl RowView {
     }
 }
 
-impl From<ContactRow> for RowView {
-    fn from(r: ContactRow) -> Self {
+impl RowView {
+    /// A row of the list, its date read in `zone`.
+    pub fn new(r: ContactRow, zone: UserZone) -> Self {
         RowView {
             id: r.id,
             name: r.display_name(),
             email: r.email.clone().unwrap_or_default(),
             phone: r.phone.clone().unwrap_or_default(),
             company: r.company.clone().unwrap_or_default(),
-            created: r.created().format("%b %-d, %Y").to_string(),
+            created: zone.date(r.created()),
             tags: r.tags,
         }
     }
@@ -216,7 +217,7 @@ async fn load_list(repo: &Repo, user: &crate::repo::UserInfo, f: &Fields) -> Web
         prev_url: page.first_id().filter(|_| page.has_prev).map(|id| url(&format!("before={id}"))),
         next_url: page.last_id().filter(|_| page.has_next).map(|id| url(&format!("after={id}"))),
         last_url: page.has_next.then(|| url("last=1")),
-        rows: page.contacts.into_iter().map(RowView::from).collect(),
+        rows: page.contacts.into_iter().map(|r| RowView::new(r, user.zone)).collect(),
         total,
         total_text: match total {
             Some(n) => total_text(n, filtered),
@@ -593,7 +594,7 @@ pub async fn delete(
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
             let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
             let progress = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::from(&j), alert: true, csrf: session.csrf_token()? }.render()?,
+                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
                 None => String::new(),
             };
             return Ok(HttpResponse::Accepted()
@@ -790,7 +791,7 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
     let Some(d) = repo.contact_detail(user.account_id, id).await? else {
         return deleted_contact_page(&session, &user, &repo, id).await;
     };
-    let c = d.contact.clone().map(RowView::from).ok_or_else(|| AppError::NotFound("No such contact.".into()))?;
+    let c = d.contact.clone().map(|r| RowView::new(r, user.zone)).ok_or_else(|| AppError::NotFound("No such contact.".into()))?;
     let week_ago = repo.now() - chrono::Duration::days(7);
     let mut recent_others: Vec<(String, String)> = Vec::new();
     for (_, _, summary, who, at) in &d.activities {
@@ -833,7 +834,7 @@ async fn deleted_contact_page(session: &TypedSession, user: &crate::repo::UserIn
     }
     let d = repo.deleted_contact(user.account_id, id).await?.ok_or_else(gone)?;
     let deletion = match d.contact.deletion_batch_id {
-        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().long()),
+        Some(b) => repo.deletion_names(user.account_id, &[b]).await?.remove(&b).map(|s| s.name().in_zone(user.zone).long()),
         None => None,
     };
     let now = repo.now();

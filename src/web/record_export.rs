@@ -451,7 +451,7 @@ fn readme(count: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::{safe_file_name, unique_name};
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
 
     #[test]
     fn stored_names_cannot_leave_their_folder() {

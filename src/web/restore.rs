@@ -9,7 +9,7 @@ use crate::repo::DeletedCursor;
 use super::page::{plural, render, see_other, PageCtx};
 use crate::domain::name_list;
 use super::session::{AdminUser, Flash, TypedSession};
-use crate::domain::{Actor, BatchId, DeleteConfirmation};
+use crate::domain::{Actor, BatchId, DeleteConfirmation, When};
 use crate::config::BulkSettings;
 use crate::repo::deletion::DEFAULT_CHUNK;
 use crate::repo::{QueuedRestore, Repo, RestoreConflict, RestoreReport};
@@ -20,8 +20,7 @@ pub struct DeletedView {
     pub id: i64,
     pub name: String,
     pub email: String,
-    pub deleted: String,
-    pub deleted_iso: String,
+    pub deleted: When,
     pub by: String,
     pub days_left: String,
     pub urgent: bool,
@@ -169,20 +168,19 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
                 id: c.id,
                 name: c.display_name(),
                 email: c.email.clone().unwrap_or_default(),
-                deleted: c.deleted().format("%b %-d, %Y %H:%M UTC").to_string(),
-                deleted_iso: rfc3339(c.deleted()),
+                deleted: user.zone.minute(c.deleted()),
                 by: c.deleted_by(),
                 urgent: !matches!(left, crate::domain::DaysLeft::Days(n) if n >= 7),
                 days_left: left.to_string(),
                 batch: c.deletion_batch_id,
-                deletion: c.deletion_batch_id.and_then(|b| names.get(&b)).map(|d| d.name().short()).unwrap_or_default(),
+                deletion: c.deletion_batch_id.and_then(|b| names.get(&b)).map(|d| d.name().in_zone(user.zone).short()).unwrap_or_default(),
             }
         })
         .collect();
 
     let people = repo.account_people(account).await?.into_iter().map(|(id, name)| (id.to_string(), name));
     let workflows = repo.list_workflows(account).await?.into_iter().map(|w| (w.id.to_string(), w.name.clone()));
-    let deletions = repo.recent_deletions(account, 50, filter.batch).await?.into_iter().map(|d| (d.id.to_string(), d.name().long()));
+    let deletions = repo.recent_deletions(account, 50, filter.batch).await?.into_iter().map(|d| (d.id.to_string(), d.name().in_zone(user.zone).long()));
     let filtered = !filter.is_empty();
     let total_text = match (filtered, total) {
         (false, _) => format!("{} can still be restored.", plural(total, "deleted contact", "deleted contacts")),
@@ -398,7 +396,7 @@ pub async fn restore_batch(
         .batch_info(user.account_id, batch)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such deletion in this account.".into()))?;
-    let name = info.name();
+    let name = info.name().in_zone(user.zone);
     if info.restorable > bulk.threshold {
         let flash = match repo.queue_restore_job(user.account_id, batch, user.id, info.restorable).await? {
             QueuedRestore::Queued(_) => Flash::success(format!(
