@@ -127,6 +127,10 @@ pub(crate) trait Dialect {
     const SKIP_LOCKED: &'static str;
     /// Appended to a `SELECT` of a row this transaction will update.
     const FOR_UPDATE: &'static str;
+    /// After `contacts c` in a query that must walk deleted contacts in name order
+    /// (the Restore page sorted by name with a broad filter): SQLite's planner would
+    /// otherwise read every deleted contact through `contacts_deleted` and sort them.
+    const WALK_DELETED_BY_NAME: &'static str;
     /// `FROM` a tag's entries `t`, each joined to its contact `c` by the contact's primary
     /// key, one entry after the other: a page of a rare tag in a sorted list reads its
     /// few contacts and sorts them. SQLite joins in the written order after `cross join`;
@@ -139,11 +143,13 @@ impl Dialect for SqliteDialect {
     // SQLite has one writer at a time (`BEGIN IMMEDIATE`): claiming is implicit.
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
+    const WALK_DELETED_BY_NAME: &'static str = " indexed by contacts_deleted_name";
     const EACH_TAGGED_CONTACT: &'static str = "contact_tags t cross join contacts c";
 }
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " for update skip locked";
     const FOR_UPDATE: &'static str = " for update";
+    const WALK_DELETED_BY_NAME: &'static str = "";
     // `offset 0` keeps the subquery whole: a look-up by primary key per tag entry
     const EACH_TAGGED_CONTACT: &'static str =
         "contact_tags t cross join lateral (select * from contacts x where x.id = t.contact_id offset 0) c";

@@ -141,6 +141,40 @@ both_backends!(async fn the_restore_list_sorts_by_each_column_both_ways_a_page_a
     }
 });
 
+both_backends!(async fn a_filtered_name_sort_gives_the_same_pages_whether_it_sorts_the_matches_or_walks_the_names(db: TestDb) {
+    let w = world(db).await;
+    let filters = [
+        DeletedFilter { by: Some(w.f.acc.admin), ..DeletedFilter::default() },
+        DeletedFilter { within: Some(DeletedWithin::Week), ..DeletedFilter::default() },
+        DeletedFilter { batch: Some(contacts_admin::domain::BatchId(w.first_batch)), ..DeletedFilter::default() },
+        DeletedFilter { workflow: Some(w.workflow), q: Some("dan".into()), ..DeletedFilter::default() },
+    ];
+    for filter in &filters {
+        for desc in [false, true] {
+            let s = sort(DeletedSortKey::Name, desc);
+            let mut by_way = Vec::new();
+            // 1000: the few matches are sorted; 0: the names are walked in order
+            for up_to in [1000, 0] {
+                let mut seen = Vec::new();
+                let mut after: Option<DeletedCursor> = None;
+                for _ in 0..5 {
+                    let page = w.f.repo.deleted_contacts_sorting_up_to(w.f.acc.id, filter, s, after.as_ref(), 1, up_to).await.unwrap();
+                    seen.extend(page.contacts.iter().map(|c| ContactId(c.id)));
+                    after = page.next;
+                    if after.is_none() {
+                        break;
+                    }
+                }
+                by_way.push(seen);
+            }
+            assert_eq!(by_way[0], by_way[1], "{filter:?} {s:?}");
+            assert_eq!(by_way[0].len() as i64, w.f.repo.count_deleted_matching(w.f.acc.id, filter).await.unwrap(), "{filter:?}");
+        }
+    }
+    let by_admin = w.f.repo.deleted_contacts_sorting_up_to(w.f.acc.id, &filters[0], sort(DeletedSortKey::Name, false), None, 10, 0).await.unwrap();
+    assert_eq!(by_admin.contacts.iter().map(|c| ContactId(c.id)).collect::<Vec<_>>(), vec![w.abe, w.cleo, w.dan]);
+});
+
 both_backends!(async fn select_all_matching_restores_what_the_admin_saw_minus_the_exclusions(db: TestDb) {
     let w = world(db).await;
     let f = &w.f;
