@@ -592,15 +592,15 @@ pub async fn delete(
         ))
         .with_link("Open Bulk actions", "/bulk-actions");
         if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
-            let alert = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
-            let progress = match repo.bulk_job(user.account_id, job).await? {
+            // the message follows the job, then says what it did (see _job_progress.html)
+            let body = match repo.bulk_job(user.account_id, job).await? {
                 Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
-                None => String::new(),
+                None => AlertFragment::from_flash(flash, session.csrf_token()?).render()?,
             };
             return Ok(HttpResponse::Accepted()
                 .content_type("text/html; charset=utf-8")
                 .insert_header(("HX-Trigger", "contacts-changed"))
-                .body(format!("{alert}{progress}")));
+                .body(body));
         }
         session.flash(flash);
         return Ok(see_other("/bulk-actions"));

@@ -2,7 +2,7 @@
 //! that starts work turns busy, times follow the browser's time zone, and a mistyped
 //! "move to" email is answered beside its form with what was typed kept.
 
-use crate::harness::{setup, PHONE, SEEDED};
+use crate::harness::{setup, setup_with, DESKTOP, PHONE, SEEDED};
 use chromiumoxide::cdp::browser_protocol::emulation::SetTimezoneOverrideParams;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,4 +87,53 @@ async fn a_mistyped_move_to_email_is_answered_beside_the_form() {
     assert_eq!(still.0, contact, "nothing moved");
     ui.screenshot("move-inline-error").await;
     ui.assert_accessible("the move form's error").await;
+}
+
+/// A deletion above the bulk threshold runs as a job: its progress shows in the list's
+/// message, which turns into what it did and an offer to restore it.
+async fn a_background_deletion_ends_visibly(test: &'static str, size: (u32, u32)) {
+    let bulk = contacts_admin::config::BulkSettings { threshold: 10, chunk: Some(7) };
+    let Some((app, ui)) = setup_with(test, SEEDED, bulk).await else { return };
+    ui.set_viewport(size).await;
+    ui.login(&app.acc.admin_email).await;
+    let kept = ui.row_ids().await[0];
+    ui.click("#select-page").await;
+    ui.click("#banner-select-all").await;
+    ui.wait_selected("120").await;
+    ui.tick(kept).await;
+    ui.wait_selected("119").await;
+    ui.click("#bulk-delete").await;
+    ui.wait_dialog_open().await;
+    ui.type_into("#delete-confirm", "DELETE").await;
+    ui.wait_until("!document.getElementById('delete-submit').disabled", "the button to unlock").await;
+    ui.click("#delete-submit").await;
+    ui.wait_until("document.querySelector('#alerts .job-progress')", "the job's progress in the message").await;
+    ui.wait_until("document.querySelector('#alerts .job-finished')", "the job to end in the message").await;
+    assert_eq!(ui.text("#alerts .job-finished strong").await, "Deleted 119 contacts");
+    assert_eq!(app.live_count().await, 1);
+    ui.screenshot(&format!("job-finished-{}", size.0)).await;
+    ui.assert_accessible(&format!("a finished deletion at {} px", size.0)).await;
+
+    // its Restore brings the 119 back: a restore as large is a job too, with its own
+    // progress on Bulk actions
+    ui.click("#alerts .job-finished button[type=submit]").await;
+    ui.wait_until("location.pathname === '/bulk-actions' && document.readyState === 'complete'", "Bulk actions").await;
+    ui.wait_text("#alerts", "Restoring 119 contacts").await;
+    assert!(ui.exists(".job-progress").await, "the restore's progress is shown");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.live_count().await < 120 {
+        assert!(std::time::Instant::now() < deadline, "the restore did not finish");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ui.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_deletion_ends_visibly_at_desktop_width() {
+    a_background_deletion_ends_visibly("a_background_deletion_ends_visibly_at_desktop_width", DESKTOP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_deletion_ends_visibly_at_phone_width() {
+    a_background_deletion_ends_visibly("a_background_deletion_ends_visibly_at_phone_width", PHONE).await;
 }

@@ -57,7 +57,8 @@ pub struct TestApp {
 impl TestApp {
     /// Account "Acme" (admin@acme.test, user@acme.test) with `contacts` seeded
     /// contacts, each with associated data (so the delete modal has warnings).
-    pub async fn start(contacts: i64) -> TestApp {
+    /// The bulk settings say when deletions become background jobs.
+    pub async fn start_with(contacts: i64, bulk: contacts_admin::config::BulkSettings) -> TestApp {
         let db = TestDb::sqlite().await;
         let settings = Settings {
             database_url: db.url.clone(),
@@ -66,7 +67,7 @@ impl TestApp {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             purge_interval_secs: 0,
-            bulk: Default::default(),
+            bulk,
             clock: Arc::new(SystemClock),
         };
         let app = Application::build(settings).await.expect("build the application");
@@ -144,10 +145,15 @@ fn chromium_available(test: &str) -> bool {
 
 /// The application and a browser on it, or `None` when the test is skipped.
 pub async fn setup(test: &'static str, contacts: i64) -> Option<(TestApp, Ui)> {
+    setup_with(test, contacts, Default::default()).await
+}
+
+/// [`setup`] with the given bulk settings.
+pub async fn setup_with(test: &'static str, contacts: i64, bulk: contacts_admin::config::BulkSettings) -> Option<(TestApp, Ui)> {
     if !chromium_available(test) {
         return None;
     }
-    let app = TestApp::start(contacts).await;
+    let app = TestApp::start_with(contacts, bulk).await;
     let ui = Ui::launch(test, &app.base).await;
     Some((app, ui))
 }
