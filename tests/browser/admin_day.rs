@@ -54,10 +54,10 @@ async fn times_follow_the_browsers_time_zone() {
 
     let id = app.live_ids().await[0];
     ui.goto(&format!("/contacts/{id}")).await;
-    let title: String = ui.eval("document.querySelector('time[data-format]').title").await;
+    let title: String = ui.eval("document.querySelector('time[data-format=minute]').title").await;
     assert!(title.ends_with("Asia/Tokyo (UTC+09:00)"), "the absolute time and zone on hover: {title}");
-    let iso: String = ui.eval("document.querySelector('time[data-format]').getAttribute('datetime')").await;
-    let text = ui.text("time[data-format]").await;
+    let iso: String = ui.eval("document.querySelector('time[data-format=minute]').getAttribute('datetime')").await;
+    let text = ui.text("time[data-format=minute]").await;
     let utc = chrono::DateTime::parse_from_rfc3339(&iso).expect("an RFC 3339 time");
     let tokyo = utc.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap());
     assert_eq!(text, tokyo.format("%b %-d, %Y, %H:%M").to_string(), "shown in Tokyo time");
