@@ -61,6 +61,7 @@ impl UserInfoRow {
 
 impl Repo {
     /// The account of that name, created if it does not exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_account(&self, name: &str) -> RepoResult<AccountId> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -80,6 +81,7 @@ impl Repo {
         Ok(AccountId(id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_account(&self, name: &str) -> RepoResult<Option<AccountId>> {
         let id: Option<i64> = on_db!(self, |pool, DB| {
             sqlx::query_scalar("select id from accounts where name = $1")
@@ -92,6 +94,7 @@ impl Repo {
 
     /// Creates a user, or updates the name, role and password of the user with that
     /// email in the same account. An email used in another account is refused.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn upsert_user(
         &self,
         account: AccountId,
@@ -145,6 +148,7 @@ impl Repo {
     }
 
     /// Stores the time zone the user's browser reports; their pages show times in it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_time_zone(&self, user: UserId, zone: UserZone) -> RepoResult<()> {
         let name = (!zone.name().is_empty()).then(|| zone.name());
         on_db!(self, |pool, DB| {
@@ -153,6 +157,7 @@ impl Repo {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn login_user(&self, email: &str) -> RepoResult<Option<LoginUser>> {
         let row: Option<(i64, i64, String)> = on_db!(self, |pool, DB| {
             sqlx::query_as("select id, account_id, password_hash from users where email = $1")
@@ -164,6 +169,7 @@ impl Repo {
     }
 
     /// An admin of the account, for work done in the account's name by the CLI.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn first_admin(&self, account: AccountId) -> RepoResult<Option<UserId>> {
         let id: Option<i64> = on_db!(self, |pool, DB| {
             sqlx::query_scalar("select id from users where account_id = $1 and role = 'admin' order by id limit 1")

@@ -130,6 +130,7 @@ impl Repo {
     }
 
     /// The account's audit events, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_events(&self, account: AccountId, filter: &AuditFilter) -> RepoResult<Vec<AuditEvent>> {
         let limit = filter.limit.clamp(1, 500) as i64;
         Ok(on_db!(self, |pool, DB| {

@@ -130,6 +130,7 @@ pub enum QueuedRestore {
 
 impl Repo {
     /// Queues a background job for a deletion batch already started.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn queue_deletion_job(&self, account: AccountId, batch: BatchId, user: UserId, total: i64) -> RepoResult<JobId> {
         let now = millis(self.now());
         let id: i64 = on_db!(self, |pool, DB| {
@@ -158,6 +159,7 @@ impl Repo {
     /// `bulk_jobs_one_restore` decides between two requests at once). Refused unless
     /// `user` is an admin of the account (R11). `total` is how many contacts it should
     /// bring back, for its progress bar.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn queue_restore_job(&self, account: AccountId, batch: BatchId, user: UserId, total: i64) -> RepoResult<QueuedRestore> {
         // A job found running may finish before it is read back: then ask again, a few times.
         for _ in 0..3 {
@@ -209,6 +211,7 @@ impl Repo {
     /// Queues a background restore of a filter selection of the Restore page (every
     /// deleted contact matching, as of when the admin looked, minus the unticked ones):
     /// `total` contacts, for its progress bar. Refused unless `user` is an admin (R11).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn queue_restore_selection_job(&self, account: AccountId, sel: &RestoreSelection, user: UserId, total: i64) -> RepoResult<JobId> {
         let selection = serde_json::to_string(sel).map_err(|e| RepoError::Internal(format!("selection: {e}")))?;
         let now = millis(self.now());
@@ -238,6 +241,7 @@ impl Repo {
 
     /// Gives every running deletion that no job drives (one a server was running in a
     /// request when it stopped) a job, so that it completes (L2).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn adopt_orphan_deletions(&self) -> RepoResult<u64> {
         let now = millis(self.now());
         let n = on_db!(self, |pool, DB| {
@@ -255,6 +259,7 @@ impl Repo {
     }
 
     /// Claims the oldest job that is queued or whose worker's lease ran out.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_bulk_job(&self, worker: &str, lease_ms: i64) -> RepoResult<Option<ClaimedJob>> {
         let now = millis(self.now());
         Ok(on_db!(self, |pool, DB| {
@@ -279,6 +284,7 @@ impl Repo {
 
     /// Extends the lease while the worker still owns a running job; false once the
     /// job was cancelled or taken over.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn renew_bulk_job(&self, job: JobId, worker: &str, lease_ms: i64) -> RepoResult<bool> {
         let now = millis(self.now());
         let n = on_db!(self, |pool, DB| {
@@ -294,6 +300,7 @@ impl Repo {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_bulk_job(&self, job: JobId, state: &str, error: Option<&str>) -> RepoResult<()> {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
@@ -309,6 +316,7 @@ impl Repo {
     }
 
     /// Cancels a job of the account: what is deleted stays deleted and restorable.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_bulk_job(&self, account: AccountId, job: JobId) -> RepoResult<bool> {
         let now = millis(self.now());
         // only a deletion's batch stops with its job; a restore job's batch is the
@@ -338,6 +346,7 @@ impl Repo {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bulk_jobs(&self, account: AccountId, limit: i64) -> RepoResult<Vec<BulkJob>> {
         let cutoff = millis(crate::domain::restore_window::cutoff(self.now()));
         let rows: Vec<JobRow> = on_db!(self, |pool, DB| {
@@ -351,6 +360,7 @@ impl Repo {
         Ok(rows.into_iter().map(job_of).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bulk_job(&self, account: AccountId, job: JobId) -> RepoResult<Option<BulkJob>> {
         let cutoff = millis(crate::domain::restore_window::cutoff(self.now()));
         let row: Option<JobRow> = on_db!(self, |pool, DB| {

@@ -470,6 +470,7 @@ fn neighbours(cursor: Cursor, more: bool) -> (bool, bool) {
 
 impl Repo {
     /// One page of the live contacts matching `filter`, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_contacts(&self, account: AccountId, filter: &ContactFilter, page: PageRequest) -> RepoResult<ContactPage> {
         self.list_contacts_in_order(account, filter, page, ListOrder::NEWEST_FIRST).await
     }
@@ -481,6 +482,7 @@ impl Repo {
     /// a search lists them by created (newest or oldest first); sorted by another column
     /// it falls back to newest first, and the page's `order` says so. A tag combines
     /// with every order.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_contacts_in_order(
         &self,
         account: AccountId,
@@ -616,6 +618,7 @@ impl Repo {
 
     /// How many live contacts match `filter` (the "Select all N" banner, U2): exact, from
     /// the account's counters when there is no search, else from the search index.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_contacts(&self, account: AccountId, filter: &ContactFilter) -> RepoResult<i64> {
         if filter.q.is_none() {
             let kind = match &filter.tag {
@@ -656,6 +659,7 @@ impl Repo {
     /// What became of the account's deleted contacts, for a list with no live contact
     /// left: how many the database still holds, how many of them can be restored, and
     /// when they were deleted. Reads the deleted contacts' index (`contacts_deleted`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deleted_summary(&self, account: AccountId) -> RepoResult<DeletedSummary> {
         let cutoff = millis(crate::domain::restore_window::cutoff(self.now()));
         let (deleted, restorable, first, last, first_restorable): (i64, i64, Option<i64>, Option<i64>, Option<i64>) = on_db!(self, |pool, DB| {
@@ -690,6 +694,7 @@ impl Repo {
     }
 
     /// How many live contacts a selection holds right now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_selection(&self, account: AccountId, sel: &Selection) -> RepoResult<i64> {
         Ok(on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
@@ -699,6 +704,7 @@ impl Repo {
     }
 
     /// How many of the account's contacts were deleted after `since`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_deleted_since(&self, account: AccountId, since: DateTime<Utc>) -> RepoResult<i64> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_scalar("select count(*) from contacts where account_id = $1 and deleted_at is not null and deleted_at > $2")
@@ -710,6 +716,7 @@ impl Repo {
     }
 
     /// The selection's live contacts in id order, `limit` at a time after `after` (export).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn selection_page(
         &self,
         account: AccountId,
@@ -728,6 +735,7 @@ impl Repo {
     }
 
     /// A live contact of the account, or `None` (deleted, unknown or another account's).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<ContactRow>> {
         let mut row: Option<ContactRow> = on_db!(self, |pool, DB| {
             sqlx::query_as(&format!(
@@ -745,6 +753,7 @@ impl Repo {
     }
 
     /// A live contact with everything a deletion would remove (U7).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn contact_detail(&self, account: AccountId, id: ContactId) -> RepoResult<Option<ContactDetail>> {
         let Some(contact) = self.get_contact(account, id).await? else {
             return Ok(None);
@@ -807,6 +816,7 @@ impl Repo {
     }
 
     /// An attached file of a live contact: (name, content type, bytes).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn contact_file(
         &self,
         account: AccountId,
@@ -828,6 +838,7 @@ impl Repo {
 
     /// Creates a contact; a live contact with the same email is a conflict. Its tags
     /// start the workflows they trigger, which `by` must be allowed to start.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_contact(&self, account: AccountId, c: &NewContact, by: TagAuthority) -> RepoResult<ContactId> {
         super::retry_transient(|| self.create_contact_once(account, c, by)).await
     }
@@ -897,6 +908,7 @@ impl Repo {
     /// triggers for them; returns the ids that did not have the tag. Refused, with
     /// nothing tagged, when a contact would pass [`MAX_TAGS_PER_CONTACT`] or when the tag
     /// would start deletions that `by` may not start (R1) or did not confirm (R5).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName, by: TagAuthority) -> RepoResult<Vec<ContactId>> {
         super::retry_transient(|| self.add_tag_once(account, sel, tag, by)).await
     }
@@ -959,6 +971,7 @@ impl Repo {
     }
 
     /// Removes a tag from the listed live contacts (a workflow's "Remove tag").
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn remove_tag_from(&self, account: AccountId, ids: &[ContactId], tag: &TagName) -> RepoResult<u64> {
         if ids.is_empty() {
             return Ok(0);
@@ -973,6 +986,7 @@ impl Repo {
     }
 
     /// Removes a tag from a live contact; false if it did not have it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn remove_tag(&self, account: AccountId, contact: ContactId, tag: &TagName) -> RepoResult<bool> {
         let n = on_db!(self, |pool, DB| {
             sqlx::query(
@@ -990,6 +1004,7 @@ impl Repo {
     }
 
     /// The account's tag names, for the filter and pickers.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_tags(&self, account: AccountId) -> RepoResult<Vec<String>> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_scalar("select name from tags where account_id = $1 order by name limit 500")

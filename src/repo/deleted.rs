@@ -151,6 +151,7 @@ const SUMMARY_SELECT: &str = "select b.id, b.total, b.created_at, u.name as acto
 impl Repo {
     /// A page of the deleted contacts `filter` keeps that are still inside the window,
     /// in `sort` order, after `after`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deleted_contacts(
         &self,
         account: AccountId,
@@ -165,6 +166,7 @@ impl Repo {
     /// [`Repo::deleted_contacts`], with a filtered name sort walking the names when more
     /// than `sort_up_to` contacts match (tests reach both ways with a few contacts).
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deleted_contacts_sorting_up_to(
         &self,
         account: AccountId,
@@ -333,6 +335,7 @@ impl Repo {
     }
 
     /// How many deleted contacts `filter` keeps inside the window now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_deleted_matching(&self, account: AccountId, filter: &DeletedFilter) -> RepoResult<i64> {
         let now = self.now();
         Ok(on_db!(self, |pool, DB| {
@@ -345,6 +348,7 @@ impl Repo {
     }
 
     /// The account's users, by name: who may have deleted contacts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_people(&self, account: AccountId) -> RepoResult<Vec<(i64, String)>> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_as("select id, name from users where account_id = $1 order by lower(name), id limit 500")
@@ -356,6 +360,7 @@ impl Repo {
 
     /// The deletions of the account whose contacts may still be restorable (started
     /// inside the window), newest first, plus `also` if it is one of the account's.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_deletions(&self, account: AccountId, limit: i64, also: Option<BatchId>) -> RepoResult<Vec<DeletionSummary>> {
         let cutoff = millis(restore_cutoff(self.now()));
         let mut rows: Vec<DeletionSummary> = on_db!(self, |pool, DB| {
@@ -373,6 +378,7 @@ impl Repo {
     }
 
     /// The named deletions of the account among `ids`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deletion_names(&self, account: AccountId, ids: &[i64]) -> RepoResult<HashMap<i64, DeletionSummary>> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
@@ -394,6 +400,7 @@ impl Repo {
     }
 
     /// Display names of contacts of the account (live or deleted) among `ids`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn contact_names(&self, account: AccountId, ids: &[ContactId]) -> RepoResult<HashMap<i64, String>> {
         if ids.is_empty() {
             return Ok(HashMap::new());

@@ -187,6 +187,7 @@ impl Repo {
     /// one index probe per contact and kind. "Select all" without a filter is every
     /// live contact of the account less the few created after `as_of` or excluded: it is
     /// counted as the account's counters minus those few, which stays fast at a million.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deletion_impact(
         &self,
         account: AccountId,
@@ -252,6 +253,7 @@ impl Repo {
     }
 
     /// Deletes `sel` now, inside the caller's request: a batch run to the end.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_contacts(
         &self,
         account: AccountId,
@@ -273,6 +275,7 @@ impl Repo {
 
     /// Records a deletion of `sel` as a running batch and returns its id; nothing is
     /// deleted yet. Refused unless the actor is an admin of the account (R1).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_deletion(
         &self,
         account: AccountId,
@@ -319,6 +322,7 @@ impl Repo {
 
     /// Applies the next chunk of a running batch in one transaction (R2). When nothing
     /// is left, closes the batch and writes its audit event (R7).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_next_chunk(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
         super::retry_transient(|| self.delete_next_chunk_once(account, batch, limit)).await
     }
@@ -433,6 +437,7 @@ impl Repo {
     /// Stops a running batch: what is deleted stays deleted (and restorable), and is
     /// audited like a finished deletion (R7), so that it can be found and restored
     /// from the audit log too (R12).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_deletion(&self, account: AccountId, batch: BatchId) -> RepoResult<bool> {
         let now = millis(self.now());
         let cancelled = on_db!(self, |pool, DB| {
@@ -458,6 +463,7 @@ impl Repo {
     }
 
     /// Batches left running (by a crash or a restart), oldest first, across accounts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn running_deletions(&self) -> RepoResult<Vec<(AccountId, BatchId)>> {
         let rows: Vec<(i64, i64)> = on_db!(self, |pool, DB| {
             sqlx::query_as("select account_id, id from deletion_batches where state = 'running' order by id")
@@ -468,6 +474,7 @@ impl Repo {
     }
 
     /// One deletion batch of the account, with how much of it can still be restored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn batch_info(&self, account: AccountId, batch: BatchId) -> RepoResult<Option<BatchInfo>> {
         let cutoff = millis(crate::domain::restore_window::cutoff(self.now()));
         let row: Option<BatchRow> = on_db!(self, |pool, DB| {

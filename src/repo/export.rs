@@ -148,6 +148,7 @@ impl RecordCursor {
 
 impl Repo {
     /// The ids of a selection's live contacts in id order, `limit` at a time after `after`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn selection_ids_page(
         &self,
         account: AccountId,
@@ -166,6 +167,7 @@ impl Repo {
 
     /// One page of `table`'s rows of the `contacts` (which the caller took from a live
     /// selection of the account), ordered by contact and key, after `cursor`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_page(
         &self,
         account: AccountId,
@@ -210,6 +212,7 @@ impl Repo {
 
     /// The contents of attached files of the account, by file id (a file removed in the
     /// meantime is missing from the answer). The caller bounds how many bytes it asks for.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn file_contents(&self, account: AccountId, file_ids: &[i64]) -> RepoResult<Vec<(i64, Vec<u8>)>> {
         if file_ids.is_empty() {
             return Ok(Vec::new());

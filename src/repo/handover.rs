@@ -26,6 +26,7 @@ fn not_found() -> RepoError {
 
 impl Repo {
     /// Closes an open opportunity of a live contact as `won` or `lost`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close_opportunity(&self, account: AccountId, contact: ContactId, id: i64, won: bool) -> RepoResult<()> {
         let n = on_db!(self, |pool, DB| {
             sqlx::query(
@@ -47,6 +48,7 @@ impl Repo {
     }
 
     /// Cancels an upcoming appointment of a live contact.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_appointment(&self, account: AccountId, contact: ContactId, id: i64) -> RepoResult<()> {
         let now = millis(self.now());
         let n = on_db!(self, |pool, DB| {
@@ -71,6 +73,7 @@ impl Repo {
 
     /// Moves an opportunity or appointment to the live contact of the account that has
     /// email `to`; returns that contact.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn hand_over(&self, account: AccountId, contact: ContactId, kind: Handover, id: i64, to: &Email) -> RepoResult<ContactId> {
         let target: Option<i64> = on_db!(self, |pool, DB| {
             sqlx::query_scalar("select id from contacts where account_id = $1 and email = $2 and deleted_at is null")

@@ -361,6 +361,7 @@ pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
 impl Repo {
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file if
     /// missing, and applies the migrations of that backend.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> RepoResult<Repo> {
         let db = match Backend::of_url(url) {
             Backend::Postgres => {
@@ -430,6 +431,7 @@ impl Repo {
     }
 
     /// Resolves when this process has queued background work since the last call.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn work_queued(&self) {
         self.work_queued.notified().await
     }
@@ -439,6 +441,7 @@ impl Repo {
     }
 
     /// `GET /healthz`: does the database answer?
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> RepoResult<()> {
         on_db!(self, |pool, DB| {
             sqlx::query("select 1").execute(pool).await?;
@@ -446,6 +449,7 @@ impl Repo {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         on_db!(self, |pool, DB| pool.close().await)
     }
@@ -477,6 +481,7 @@ impl Repo {
     /// PostgreSQL: moves the entries queued in the search indexes' pending lists (at
     /// most 64 kB each, migration 0015) into their trees, since every search reads those
     /// lists through; one step, whatever the arguments.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tidy_search_index(&self, over_segments: i64, max_steps: u32) -> RepoResult<u32> {
         let pool = match &self.db {
             Db::Sqlite(pool) => pool,
@@ -517,6 +522,7 @@ impl Repo {
     /// contact to be live (the list's own query names its index so as not to depend on
     /// them; other reads of `contacts` do). Sampling takes a fraction of a second at a
     /// million contacts. SQLite's plans do not depend on it: nothing to do.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh_contact_statistics(&self) -> RepoResult<()> {
         if let Db::Postgres(pool) = &self.db {
             sqlx::query("analyze contacts").execute(pool).await?;
@@ -525,6 +531,7 @@ impl Repo {
     }
 
     /// Checks that `account` exists, for entry points that take an account from outside.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_exists(&self, account: AccountId) -> RepoResult<bool> {
         let n: i64 = on_db!(self, |pool, DB| {
             sqlx::query_scalar("select count(*) from accounts where id = $1")

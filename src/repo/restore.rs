@@ -217,6 +217,7 @@ fn require_admin_msg() -> RepoError {
 
 impl Repo {
     /// How many deleted contacts are inside the window.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_deleted(&self, account: AccountId) -> RepoResult<i64> {
         let cutoff = millis(restore_cutoff(self.now()));
         Ok(on_db!(self, |pool, DB| {
@@ -241,6 +242,7 @@ impl Repo {
     }
 
     /// Restores the listed deleted contacts (R8, R13), in chunks of `DEFAULT_CHUNK`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_contacts(&self, account: AccountId, actor: Actor, ids: &[ContactId]) -> RepoResult<RestoreReport> {
         self.restore_contacts_in_chunks(account, actor, ids, DEFAULT_CHUNK).await
     }
@@ -249,6 +251,7 @@ impl Repo {
     /// written by the first chunk that restores anything, in that chunk's transaction,
     /// and every later chunk adds its count to it in its own: whenever a chunk fails,
     /// the audit log holds exactly what the chunks before it put back (R7).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_contacts_in_chunks(
         &self,
         account: AccountId,
@@ -288,6 +291,7 @@ impl Repo {
 
     /// Restores everything one deletion removed that is still inside the window (R12),
     /// in chunks of `DEFAULT_CHUNK` inside the caller's request.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_batch(&self, account: AccountId, actor: Actor, batch: BatchId) -> RepoResult<RestoreReport> {
         self.restore_batch_in_chunks(account, actor, batch, DEFAULT_CHUNK).await
     }
@@ -295,6 +299,7 @@ impl Repo {
     /// [`Repo::restore_batch`], `chunk` contacts per transaction, audited as
     /// [`Repo::restore_contacts_in_chunks`] is. Two restores of the same batch at once
     /// each put back what the other has not: a contact is restored once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_batch_in_chunks(&self, account: AccountId, actor: Actor, batch: BatchId, chunk: i64) -> RepoResult<RestoreReport> {
         if self.batch_info(account, batch).await?.is_none() {
             return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
@@ -311,6 +316,7 @@ impl Repo {
     /// [`Repo::restore_contacts_in_chunks`] is: ticked ids, or every deleted contact a
     /// filter kept when the admin looked (`as_of`) except the unticked ones; a contact
     /// deleted after `as_of` stays deleted (R6's rule, on the Restore page).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_selection_in_chunks(&self, account: AccountId, actor: Actor, sel: &RestoreSelection, chunk: i64) -> RepoResult<RestoreReport> {
         match sel {
             RestoreSelection::Ids { ids } => self.restore_contacts_in_chunks(account, actor, ids, chunk).await,
@@ -328,6 +334,7 @@ impl Repo {
 
     /// How many deleted contacts `sel` would restore or erase (those past the window
     /// at `as_of` left out).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_restore_selection(&self, account: AccountId, sel: &RestoreSelection) -> RepoResult<i64> {
         match sel {
             RestoreSelection::Ids { ids } => {
@@ -391,6 +398,7 @@ impl Repo {
     /// transaction that also moves the job's cursor, adds to its counts and its audit
     /// event, and extends `worker`'s lease by `lease_ms`. `None` when the job is no longer
     /// this worker's to run (cancelled, finished, or taken over after a stall).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_job_chunk(&self, job: JobId, worker: &str, lease_ms: i64, limit: i64) -> RepoResult<Option<RestoreStep>> {
         let row: Option<(i64, Option<i64>, Option<i64>, Option<String>)> = on_db!(self, |pool, DB| {
             sqlx::query_as("select account_id, batch_id, created_by_user_id, selection from bulk_jobs where id = $1 and kind = 'restore'")
@@ -639,6 +647,7 @@ impl Repo {
     }
 
     /// Permanently erases deleted contacts before their window ends (R14).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_contacts(
         &self,
         account: AccountId,
@@ -679,6 +688,7 @@ impl Repo {
 
     /// Permanently erases what `sel` selects (R14): ticked ids, or every deleted contact
     /// a filter kept at `as_of` except the unticked ones, a chunk per transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_selection(
         &self,
         account: AccountId,
@@ -726,6 +736,7 @@ impl Repo {
     /// that is still attached to it (R9). Claims rows in chunks: on PostgreSQL with
     /// `skip locked`, so several processes purging at once share the work; on SQLite
     /// each chunk holds the single writer lock. Audited per account.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_expired(&self) -> RepoResult<PurgeReport> {
         let cutoff = millis(restore_cutoff(self.now()));
         let mut report = PurgeReport::default();
@@ -784,6 +795,7 @@ pub struct DeletedContactDetail {
 
 impl Repo {
     /// A deleted contact of the account (inside the window or not, until purged).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn deleted_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<DeletedContactDetail>> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_as(

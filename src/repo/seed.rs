@@ -91,6 +91,7 @@ impl Repo {
     /// three notes, two tasks, an appointment, an opportunity, a manual action, three
     /// activities, a file, a campaign enrollment, a list membership and a tag; every
     /// 500th contact owns a community group. `users` are the authors of the activity.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn seed_contacts(&self, account: AccountId, n: i64, users: &[UserId]) -> RepoResult<SeedReport> {
         let now = millis(self.now());
         let u1 = users.first().map(|u| u.0);

@@ -16,6 +16,7 @@ fn wall_clock() -> DateTime<Utc> {
 pub const SESSION_HOURS: i64 = 12;
 
 impl Repo {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_session(&self, id: &str, user: UserId) -> RepoResult<()> {
         let now = wall_clock();
         let (now_ms, expires) = (millis(now), millis(now + Duration::hours(SESSION_HOURS)));
@@ -35,6 +36,7 @@ impl Repo {
 
     /// The user of session `id`, if the session is open and belongs to `user`: one
     /// statement, since every page asks.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session_user(&self, id: &str, user: UserId) -> RepoResult<Option<UserInfo>> {
         let now = millis(wall_clock());
         let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
@@ -52,6 +54,7 @@ impl Repo {
         row.map(UserInfoRow::into_info).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_session(&self, id: &str) -> RepoResult<()> {
         on_db!(self, |pool, DB| {
             sqlx::query("delete from sessions where id = $1").bind(id).execute(pool).await?;

@@ -205,16 +205,19 @@ fn forbid(msg: &str) -> RepoError {
 impl Repo {
     /// What adding `tag` now starts among the account's active workflows: to warn
     /// before a tag that deletes (the tagging itself checks again in its transaction).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tag_triggers(&self, account: AccountId, tag: &str) -> RepoResult<TagTriggers> {
         Ok(TagTriggers::of(tag, &self.active_workflows(account).await?))
     }
 
     /// The account's active workflows, for [`TagTriggers`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn active_workflows(&self, account: AccountId) -> RepoResult<Vec<ActiveWorkflow>> {
         let rows = on_db!(self, |pool, DB| sqlx::query_as(ACTIVE_WORKFLOWS).bind(account.0).fetch_all(pool).await?);
         active_workflows(rows)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_workflows(&self, account: AccountId) -> RepoResult<Vec<Workflow>> {
         let rows: Vec<WorkflowRow> = on_db!(self, |pool, DB| {
             sqlx::query_as(&format!("{WORKFLOW_SELECT} where w.account_id = $1 order by w.id desc"))
@@ -225,6 +228,7 @@ impl Repo {
         rows.into_iter().map(WorkflowRow::into_workflow).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_workflow(&self, account: AccountId, id: WorkflowId) -> RepoResult<Option<Workflow>> {
         let row: Option<WorkflowRow> = on_db!(self, |pool, DB| {
             sqlx::query_as(&format!("{WORKFLOW_SELECT} where w.account_id = $1 and w.id = $2"))
@@ -237,6 +241,7 @@ impl Repo {
     }
 
     /// Saves a new workflow as a draft (W1). One that deletes contacts only by an admin.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_workflow(&self, account: AccountId, draft: &WorkflowDraft, role: Role) -> RepoResult<WorkflowId> {
         if draft.deletes() && !role.is_admin() {
             return Err(forbid("Only an admin may create a workflow that deletes contacts."));
@@ -277,6 +282,7 @@ impl Repo {
     /// before or after the change, may only be changed by an admin (R1, W3): the check
     /// on the stored actions is part of the update, so that no change of them between a
     /// check and the write can slip through. Audited.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_workflow(&self, account: AccountId, id: WorkflowId, draft: &WorkflowDraft, user: UserId, role: Role) -> RepoResult<()> {
         if draft.deletes() && !role.is_admin() {
             return Err(forbid("Only an admin may make a workflow delete contacts."));
@@ -306,6 +312,7 @@ impl Repo {
     /// workflow that deletes contacts needs an admin (W3), checked in the update itself;
     /// activation and pausing are audited, and the activating user is the one
     /// deletions are attributed to.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_workflow_status(
         &self,
         account: AccountId,
@@ -340,6 +347,7 @@ impl Repo {
 
     /// Removes a workflow and its run history; a workflow that deletes contacts only by
     /// an admin, checked in the same transaction. Audited.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_workflow(&self, account: AccountId, id: WorkflowId, user: UserId, role: Role) -> RepoResult<()> {
         let wf = self.get_workflow(account, id).await?;
         let removed = on_db!(self, |pool, DB| {
@@ -373,6 +381,7 @@ impl Repo {
     }
 
     /// A workflow's run history, newest first (W4).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn workflow_runs(&self, account: AccountId, id: WorkflowId, limit: i64) -> RepoResult<Vec<WorkflowRun>> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_as(
@@ -391,6 +400,7 @@ impl Repo {
     }
 
     /// Records a finished test run (W2).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_test_run(
         &self,
         account: AccountId,
@@ -420,6 +430,7 @@ impl Repo {
     /// Claims up to `limit` queued runs (or runs whose worker's lease ran out) for
     /// `worker`, holding them for `lease_ms`. With several servers on one PostgreSQL,
     /// `skip locked` gives each run to exactly one of them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_runs(&self, worker: &str, limit: i64, lease_ms: i64) -> RepoResult<Vec<ClaimedRun>> {
         let now = millis(self.now());
         Ok(on_db!(self, |pool, DB| {
@@ -444,6 +455,7 @@ impl Repo {
     }
 
     /// Marks claimed runs finished with one outcome.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_runs(&self, runs: &[i64], state: &str, outcome: &str, error: Option<&str>, batch: Option<BatchId>) -> RepoResult<()> {
         if runs.is_empty() {
             return Ok(());
@@ -474,6 +486,7 @@ impl Repo {
     }
 
     /// How many runs wait in the queue (all accounts).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn queued_runs(&self) -> RepoResult<i64> {
         Ok(on_db!(self, |pool, DB| {
             sqlx::query_scalar("select count(*) from workflow_runs where state in ('queued', 'running')")
@@ -483,6 +496,7 @@ impl Repo {
     }
 
     /// Which of `ids` are live contacts of the account now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn live_contact_ids(&self, account: AccountId, ids: &[ContactId]) -> RepoResult<Vec<ContactId>> {
         if ids.is_empty() {
             return Ok(Vec::new());
