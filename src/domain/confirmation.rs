@@ -45,8 +45,42 @@ impl CountConfirmation {
     }
 }
 
+/// Why contacts are deleted, as the admin typed it (kept in the audit log): plain text
+/// of at most [`DeleteReason::MAX_CHARS`] characters, blank meaning none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteReason(String);
+
+impl DeleteReason {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(typed: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+        let Some(r) = typed.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+        if r.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidInput::new("The reason is too long (500 characters at most)."));
+        }
+        if r.chars().any(char::is_control) {
+            return Err(InvalidInput::new("The reason holds control characters; type plain text."));
+        }
+        Ok(Some(DeleteReason(r.to_string())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reason_is_plain_text_of_500_characters_at_most() {
+        assert_eq!(DeleteReason::parse(None).unwrap(), None);
+        assert_eq!(DeleteReason::parse(Some("  ")).unwrap(), None);
+        assert_eq!(DeleteReason::parse(Some(" GDPR request ")).unwrap().unwrap().as_str(), "GDPR request");
+        assert!(DeleteReason::parse(Some(&"é".repeat(500))).unwrap().is_some());
+        assert!(DeleteReason::parse(Some(&"é".repeat(501))).is_err());
+        assert!(DeleteReason::parse(Some("line\nbreak")).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -14,7 +14,7 @@ pub mod text;
 pub mod time;
 pub mod workflow;
 
-pub use confirmation::{CountConfirmation, DeleteConfirmation};
+pub use confirmation::{CountConfirmation, DeleteConfirmation, DeleteReason};
 pub use contact::{Email, NewContact, TagName};
 pub use ids::{AccountId, BatchId, ContactId, UserId, WorkflowId};
 pub use list_order::{ListOrder, SortColumn};

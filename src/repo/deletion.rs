@@ -48,6 +48,14 @@ pub struct DeletionReport {
     pub deleted: u64,
 }
 
+/// What [`Repo::delete_or_queue`] did.
+#[derive(Debug, Clone)]
+pub enum DeletionOutcome {
+    Deleted(DeletionReport),
+    /// A background job deletes the `count` contacts.
+    Queued { job: super::JobId, count: i64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct BatchInfo {
     pub id: BatchId,
@@ -250,6 +258,26 @@ impl Repo {
                 .push(")) as worked_on_by_others");
             qb.build_query_as().fetch_one(pool).await?
         }))
+    }
+
+    /// Deletes `sel` of `count` contacts: now, inside the caller's request, or, above
+    /// `threshold`, as a background job that the caller can follow (L1).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn delete_or_queue(
+        &self,
+        account: AccountId,
+        user: UserId,
+        sel: &Selection,
+        reason: Option<&str>,
+        confirmed: DeleteConfirmation,
+        (count, threshold): (i64, i64),
+    ) -> RepoResult<DeletionOutcome> {
+        if count > threshold {
+            let batch = self.start_deletion(account, Actor::ui(user), sel, reason, confirmed).await?;
+            let job = self.queue_deletion_job(account, batch, user, count).await?;
+            return Ok(DeletionOutcome::Queued { job, count });
+        }
+        Ok(DeletionOutcome::Deleted(self.delete_contacts(account, Actor::ui(user), sel, reason, confirmed).await?))
     }
 
     /// Deletes `sel` now, inside the caller's request: a batch run to the end.

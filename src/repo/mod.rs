@@ -35,7 +35,7 @@ pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
 pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, DeletedSummary, PageRequest};
 pub use deleted::{DeletedCursor, DeletionSummary};
-pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionReport};
+pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionOutcome, DeletionReport};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
 

@@ -3,13 +3,15 @@
 
 use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
+use super::fragments::{contacts_changed, Htmx};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
-    Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
-    TagName, UserZone, When,
+    ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
+    DeleteReason, TagName, UserZone, When,
 };
-use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, PageRequest, Repo, RepoError};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, DeletionOutcome, PageRequest, Repo, RepoError};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -398,10 +400,10 @@ pub async fn count(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::
 
 /// `GET /contacts`: the page, or only its results for htmx (search as you type,
 /// pagination, refresh after a bulk action).
-pub async fn list(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+pub async fn list(req: HttpRequest, htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let f = query_fields(&req);
     let list = load_list(&repo, &user, &f).await?;
-    if req.headers().contains_key("HX-Request") && !req.headers().contains_key("HX-Boosted") {
+    if htmx.wants_fragment() {
         return render(&ContactsResults { list });
     }
     let page = PageCtx::new(&session, &user, "contacts", "Contacts")?;
@@ -527,23 +529,6 @@ pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: 
     })
 }
 
-#[derive(Template)]
-#[template(path = "_alert.html")]
-pub struct AlertFragment {
-    pub kind: String,
-    pub text: String,
-    pub action: Option<(String, String)>,
-    pub post: bool,
-    pub details: Vec<(String, Option<(String, String)>)>,
-    pub csrf: String,
-}
-
-impl AlertFragment {
-    pub fn from_flash(f: Flash, csrf: String) -> Self {
-        AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
-    }
-}
-
 /// True when deleting `count` contacts leaves the account with none (and that is more
 /// than one contact): the dialog and the server then ask for the count to be typed.
 async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, count: i64) -> WebResult<bool> {
@@ -551,9 +536,10 @@ async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, coun
 }
 
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
-/// `DELETE`; ids must be this account's; then the repository deletes and audits.
+/// `DELETE` (and, for every contact of the account, the count); ids must be this
+/// account's; then the repository deletes and audits, or queues a background job.
 pub async fn delete(
-    req: HttpRequest,
+    htmx: Htmx,
     session: TypedSession,
     AdminUser(user): AdminUser,
     repo: web::Data<Repo>,
@@ -562,19 +548,10 @@ pub async fn delete(
 ) -> WebResult<HttpResponse> {
     let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
     let sel = f.selection(None)?.not_after(repo.now());
-    let reason = f.get("reason").map(str::trim).filter(|r| !r.is_empty());
-    if reason.is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::BadRequest("The reason is too long (500 characters at most).".into()));
-    }
-    if reason.is_some_and(|r| r.chars().any(char::is_control)) {
-        return Err(AppError::BadRequest("The reason holds control characters; type plain text.".into()));
-    }
-    // More than fits comfortably in one request: a background job with progress (L1).
+    let reason = DeleteReason::parse(f.get("reason"))?;
     let count = repo.count_selection(user.account_id, &sel).await?;
     if count == 0 {
-        return Err(AppError::NotFound(
-            "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
-        ));
+        return Err(nothing_to_delete());
     }
     if deletes_everything(&repo, user.account_id, count).await? {
         let deleted_since = match &sel {
@@ -583,53 +560,47 @@ pub async fn delete(
         };
         CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name)?;
     }
-    if count > bulk.threshold {
-        let batch = repo.start_deletion(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
-        let job = repo.queue_deletion_job(user.account_id, batch, user.id, count).await?;
-        let flash = Flash::success(format!(
-            "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
-            plural(count, "contact", "contacts")
-        ))
-        .with_link("Open Bulk actions", "/bulk-actions");
-        if req.headers().contains_key("HX-Request") && f.get("origin") != Some("contact") {
-            // the message follows the job, then says what it did (see _job_progress.html)
-            let body = match repo.bulk_job(user.account_id, job).await? {
-                Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
-                None => AlertFragment::from_flash(flash, session.csrf_token()?).render()?,
-            };
-            return Ok(HttpResponse::Accepted()
-                .content_type("text/html; charset=utf-8")
-                .insert_header(("HX-Trigger", "contacts-changed"))
-                .body(body));
-        }
-        session.flash(flash);
-        return Ok(see_other("/bulk-actions"));
-    }
-    let report = repo.delete_contacts(user.account_id, Actor::ui(user.id), &sel, reason, confirmed).await?;
-    if report.deleted == 0 {
-        return Err(AppError::NotFound(
-            "None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into(),
-        ));
-    }
-    let flash = Flash::success(format!(
-        "Deleted {}. You can restore them for 60 days; their conversations, notes, tasks and other data are gone for good.",
-        plural(report.deleted as i64, "contact", "contacts")
-    ))
-    .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch));
+    let reason = reason.as_ref().map(DeleteReason::as_str);
     let from_contact_page = f.get("origin") == Some("contact");
-    if req.headers().contains_key("HX-Request") {
-        if from_contact_page {
+    match repo.delete_or_queue(user.account_id, user.id, &sel, reason, confirmed, (count, bulk.threshold)).await? {
+        DeletionOutcome::Queued { job, count } => {
+            let flash = Flash::success(format!(
+                "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
+                plural(count, "contact", "contacts")
+            ))
+            .with_link("Open Bulk actions", "/bulk-actions");
+            if htmx.request && !from_contact_page {
+                // one message that follows the job, then says what it did (_job_progress.html)
+                let progress = match repo.bulk_job(user.account_id, job).await? {
+                    Some(j) => Some(super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?),
+                    None => None,
+                };
+                return contacts_changed(&session, flash, StatusCode::ACCEPTED, progress);
+            }
             session.flash(flash);
-            return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", "/contacts")).finish());
+            Ok(see_other("/bulk-actions"))
         }
-        let body = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
-        return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("HX-Trigger", "contacts-changed"))
-            .body(body));
+        DeletionOutcome::Deleted(report) if report.deleted == 0 => Err(nothing_to_delete()),
+        DeletionOutcome::Deleted(report) => {
+            let flash = Flash::success(format!(
+                "Deleted {}. You can restore them for 60 days; their conversations, notes, tasks and other data are gone for good.",
+                plural(report.deleted as i64, "contact", "contacts")
+            ))
+            .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch));
+            if htmx.request && !from_contact_page {
+                return contacts_changed(&session, flash, StatusCode::OK, None);
+            }
+            session.flash(flash);
+            if htmx.request {
+                return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", "/contacts")).finish());
+            }
+            Ok(see_other("/contacts"))
+        }
     }
-    session.flash(flash);
-    Ok(see_other("/contacts"))
+}
+
+fn nothing_to_delete() -> AppError {
+    AppError::NotFound("None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into())
 }
 
 /// The typed DELETE a tagging form may carry: absent or empty when the person has not
@@ -736,11 +707,7 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
         flash = flash.with_link("Open Restore", "/contacts/restore");
     }
     if req.headers().contains_key("HX-Request") {
-        let body = AlertFragment::from_flash(flash, session.csrf_token()?).render()?;
-        return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("HX-Trigger", "contacts-changed"))
-            .body(body));
+        return contacts_changed(&session, flash, StatusCode::OK, None);
     }
     session.flash(flash);
     Ok(see_other("/contacts"))

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod error;
 pub mod export;
 pub mod form;
+pub mod fragments;
 pub mod handover;
 pub mod health;
 pub mod import;
