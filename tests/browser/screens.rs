@@ -42,6 +42,19 @@ async fn check(ui: &Ui, width: u32, name: &str) {
             .await;
         ui.fail(&format!("{name} at {width} px is {overflow} px wider than the window: {wide}")).await;
     }
+    // nor does any button or link stick out on either side (a row of buttons pushed off
+    // to the left makes no scroll bar)
+    let cut: String = ui
+        .eval(
+            "Array.from(document.querySelectorAll('button, a.btn, input, select')).filter(function (e) { var r = e.getBoundingClientRect(); \
+             if (r.width === 0 || e.closest('.visually-hidden') || e.closest('dialog:not([open])')) return false; \
+             for (var p = e.parentElement; p; p = p.parentElement) { var o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return false; } \
+             return r.left < -1 || r.right > window.innerWidth + 1; }).map(function (e) { return e.tagName.toLowerCase() + '#' + e.id + ' ' + e.textContent.trim().slice(0, 40); }).join(', ')",
+        )
+        .await;
+    if !cut.is_empty() {
+        ui.fail(&format!("{name} at {width} px has controls cut off at the edge: {cut}")).await;
+    }
     ui.screenshot(&format!("screens-{width}-{name}")).await;
     ui.assert_accessible(&format!("{name} at {width} px")).await;
 }
