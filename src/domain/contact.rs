@@ -55,6 +55,21 @@ impl TagName {
 
 /// The most tags one contact can carry: enough for any real use, and a page of a
 /// contact stays small.
+/// What may still be handed over before a contact is deleted (U7): an opportunity that
+/// is still open, an appointment scheduled and still ahead, an enrollment still running.
+/// The deletion impact's SQL counts the same states.
+pub fn opportunity_is_open(status: &str) -> bool {
+    status == "open"
+}
+
+pub fn appointment_is_upcoming(status: &str, starts_at_ms: i64, now_ms: i64) -> bool {
+    status == "scheduled" && starts_at_ms >= now_ms
+}
+
+pub fn enrollment_is_active(status: &str) -> bool {
+    status == "active"
+}
+
 pub const MAX_TAGS_PER_CONTACT: usize = 100;
 
 /// The fields of a contact to create.
@@ -102,6 +117,16 @@ impl NewContact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_can_still_be_handed_over_before_a_deletion() {
+        assert!(opportunity_is_open("open") && !opportunity_is_open("won") && !opportunity_is_open("lost"));
+        assert!(appointment_is_upcoming("scheduled", 2_000, 1_000));
+        assert!(appointment_is_upcoming("scheduled", 1_000, 1_000), "starting now is still upcoming");
+        assert!(!appointment_is_upcoming("scheduled", 999, 1_000), "already started");
+        assert!(!appointment_is_upcoming("cancelled", 2_000, 1_000));
+        assert!(enrollment_is_active("active") && !enrollment_is_active("stopped"));
+    }
 
     #[test]
     fn email_is_checked_and_lowercased() {

@@ -112,17 +112,119 @@ pub struct DeletedSummary {
 pub struct ContactDetail {
     pub contact: Option<ContactRow>,
     pub deleted_at: Option<DateTime<Utc>>,
-    pub conversations: Vec<(i64, String, String, i64)>,
-    pub notes: Vec<(i64, String, Option<String>, i64)>,
-    pub tasks: Vec<(i64, String, String, Option<i64>)>,
-    pub appointments: Vec<(i64, String, String, i64)>,
-    pub opportunities: Vec<(i64, String, String, i64)>,
-    pub manual_actions: Vec<(i64, String, String, String)>,
-    pub activities: Vec<(i64, String, String, Option<String>, i64)>,
-    pub files: Vec<(i64, String, String, i64)>,
-    pub groups_owned: Vec<(i64, String)>,
-    pub enrollments: Vec<(i64, String, String)>,
-    pub lists: Vec<(i64, String)>,
+    pub conversations: Vec<ConversationRow>,
+    pub notes: Vec<NoteRow>,
+    pub tasks: Vec<TaskRow>,
+    pub appointments: Vec<AppointmentRow>,
+    pub opportunities: Vec<OpportunityRow>,
+    pub manual_actions: Vec<ManualActionRow>,
+    pub activities: Vec<ActivityRow>,
+    pub files: Vec<FileRow>,
+    pub groups_owned: Vec<NamedRow>,
+    pub enrollments: Vec<EnrollmentRow>,
+    pub lists: Vec<NamedRow>,
+}
+
+/// The rows of a contact's page (U7), one struct per kind of associated data. Times are
+/// epoch milliseconds, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub channel: String,
+    pub subject: String,
+    pub messages: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoteRow {
+    pub id: i64,
+    pub body: String,
+    pub author: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub due_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub title: String,
+    pub status: String,
+    pub starts_at: i64,
+}
+
+impl AppointmentRow {
+    /// Scheduled and still ahead at `now_ms`: it can be cancelled or moved before deleting.
+    pub fn is_upcoming(&self, now_ms: i64) -> bool {
+        crate::domain::contact::appointment_is_upcoming(&self.status, self.starts_at, now_ms)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpportunityRow {
+    pub id: i64,
+    pub name: String,
+    pub status: String,
+    pub value_cents: i64,
+}
+
+impl OpportunityRow {
+    /// Still open: it can be closed or moved before deleting.
+    pub fn is_open(&self) -> bool {
+        crate::domain::contact::opportunity_is_open(&self.status)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ManualActionRow {
+    pub id: i64,
+    pub kind: String,
+    pub description: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub kind: String,
+    pub summary: String,
+    pub author: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileRow {
+    pub id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// A list or a community group: its id and name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedRow {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnrollmentRow {
+    pub id: i64,
+    /// The campaign's or workflow's name.
+    pub name: String,
+    pub status: String,
+}
+
+impl EnrollmentRow {
+    pub fn is_active(&self) -> bool {
+        crate::domain::contact::enrollment_is_active(&self.status)
+    }
 }
 
 /// The lower-cased text the search box matches.
@@ -762,12 +864,12 @@ impl Repo {
         let mut d = ContactDetail { contact: Some(contact), ..Default::default() };
         on_db!(self, |pool, DB| {
             d.conversations = sqlx::query_as(
-                "select v.id, v.channel, v.subject, (select count(*) from messages m where m.conversation_id = v.id)
+                "select v.id, v.channel, v.subject, (select count(*) from messages m where m.conversation_id = v.id) as messages
                  from conversations v where v.account_id = $1 and v.contact_id = $2 order by v.id desc limit 100",
             )
             .bind(a).bind(c).fetch_all(pool).await?;
             d.notes = sqlx::query_as(
-                "select n.id, n.body, u.name, n.created_at from notes n left join users u on u.id = n.user_id
+                "select n.id, n.body, u.name as author, n.created_at from notes n left join users u on u.id = n.user_id
                  where n.account_id = $1 and n.contact_id = $2 order by n.id desc limit 100",
             )
             .bind(a).bind(c).fetch_all(pool).await?;
@@ -788,7 +890,7 @@ impl Repo {
             )
             .bind(a).bind(c).fetch_all(pool).await?;
             d.activities = sqlx::query_as(
-                "select x.id, x.kind, x.summary, u.name, x.created_at from activities x left join users u on u.id = x.user_id
+                "select x.id, x.kind, x.summary, u.name as author, x.created_at from activities x left join users u on u.id = x.user_id
                  where x.account_id = $1 and x.contact_id = $2 order by x.created_at desc limit 100",
             )
             .bind(a).bind(c).fetch_all(pool).await?;
@@ -801,7 +903,7 @@ impl Repo {
             )
             .bind(a).bind(c).fetch_all(pool).await?;
             d.enrollments = sqlx::query_as(
-                "select e.id, coalesce(k.name, w.name, '?'), e.status from enrollments e
+                "select e.id, coalesce(k.name, w.name, '?') as name, e.status from enrollments e
                  left join campaigns k on k.id = e.campaign_id left join workflows w on w.id = e.workflow_id
                  where e.account_id = $1 and e.contact_id = $2 order by e.id",
             )

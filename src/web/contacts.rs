@@ -738,13 +738,13 @@ impl ContactPageTpl {
         self.c.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()
     }
     fn open_opportunities(&self) -> usize {
-        self.d.opportunities.iter().filter(|o| o.2 == "open").count()
+        self.d.opportunities.iter().filter(|o| o.is_open()).count()
     }
     fn upcoming_appointments(&self) -> usize {
-        self.d.appointments.iter().filter(|a| a.2 == "scheduled" && a.3 >= self.now_ms).count()
+        self.d.appointments.iter().filter(|a| a.is_upcoming(self.now_ms)).count()
     }
     fn active_enrollments(&self) -> usize {
-        self.d.enrollments.iter().filter(|e| e.2 == "active").count()
+        self.d.enrollments.iter().filter(|e| e.is_active()).count()
     }
 }
 
@@ -761,10 +761,10 @@ pub async fn show(path: web::Path<String>, session: TypedSession, CurrentUser(us
     let c = d.contact.clone().map(|r| RowView::new(r, user.zone)).ok_or_else(|| AppError::NotFound("No such contact.".into()))?;
     let week_ago = repo.now() - chrono::Duration::days(7);
     let mut recent_others: Vec<(String, String)> = Vec::new();
-    for (_, _, summary, who, at) in &d.activities {
-        if let Some(who) = who {
-            if *who != user.name && crate::repo::from_millis(*at) >= week_ago && !recent_others.iter().any(|(w, _)| w == who) {
-                recent_others.push((who.clone(), summary.clone()));
+    for x in &d.activities {
+        if let Some(who) = &x.author {
+            if *who != user.name && crate::repo::from_millis(x.created_at) >= week_ago && !recent_others.iter().any(|(w, _)| w == who) {
+                recent_others.push((who.clone(), x.summary.clone()));
             }
         }
     }
