@@ -195,11 +195,7 @@ pub fn csrf_meta(html: &str) -> Option<String> {
 pub fn attr_after(html: &str, prefix: &str) -> Option<String> {
     let start = html.find(prefix)? + prefix.len();
     let end = html[start..].find('"')? + start;
-    Some(unescape(&html[start..end]))
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#43;", "+").replace("&#x2b;", "+").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    Some(crate::support::unescape(&html[start..end]))
 }
 
 impl Client {

@@ -182,45 +182,7 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// HTML character references (named `&amp;`-style ones and numeric `&#38;`/`&#x26;`)
-/// back to text.
-pub fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let decoded = tail.find(';').filter(|&end| end <= 10).and_then(|end| {
-            let entity = &tail[1..end];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => entity
-                    .strip_prefix("#x")
-                    .or_else(|| entity.strip_prefix("#X"))
-                    .and_then(|h| u32::from_str_radix(h, 16).ok())
-                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &tail[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+pub use crate::support::unescape;
 
 /// The content of `<meta name="csrf-token" content="…">`.
 pub fn csrf_meta(html: &str) -> Option<String> {
