@@ -280,9 +280,10 @@ const ENDPOINTS: &[Endpoint] = &[
     Endpoint { method: "post", path: "/contacts/tags", keys: &["ids", "select_all", "q", "tag", "as_of", "exclude", "tag_name"], changes: Changes::Nothing },
     Endpoint { method: "post", path: "/contacts", keys: &["first_name", "last_name", "email", "phone", "company", "tags"], changes: Changes::CreatesOneIn("contacts") },
     Endpoint { method: "post", path: "/workflows", keys: &["name", "trigger_tag", "action", "action_tag"], changes: Changes::CreatesOneIn("workflows") },
-    Endpoint { method: "get", path: "/contacts", keys: &["q", "tag", "size", "after", "before", "last"], changes: Changes::Nothing },
+    Endpoint { method: "get", path: "/contacts", keys: &["q", "tag", "size", "after", "before", "last", "sort"], changes: Changes::Nothing },
     Endpoint { method: "get", path: "/contacts/export.csv", keys: SELECTION_KEYS, changes: Changes::Nothing },
-    Endpoint { method: "get", path: "/contacts/restore", keys: &["q", "after"], changes: Changes::Nothing },
+    Endpoint { method: "get", path: "/contacts/export.zip", keys: SELECTION_KEYS, changes: Changes::Nothing },
+    Endpoint { method: "get", path: "/contacts/restore", keys: &["q", "after", "key", "sort", "dir", "within", "by", "workflow", "batch"], changes: Changes::Nothing },
     Endpoint { method: "get", path: "/audit", keys: &["action", "before"], changes: Changes::Nothing },
 ];
 
