@@ -3,7 +3,7 @@
 
 use super::error::{AppError, WebResult};
 use super::form::{query_fields, Fields};
-use super::fragments::{contacts_changed, Htmx};
+use super::fragments::{alert_html, contacts_changed, Htmx};
 use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
@@ -535,6 +535,22 @@ async fn deletes_everything(repo: &Repo, account: crate::domain::AccountId, coun
     Ok(count > 1 && count >= repo.count_contacts(account, &ContactFilter::default()).await?)
 }
 
+/// The count typed (`confirm_count`) for a deletion of every contact in the account,
+/// checked against the `count` contacts left and those deleted since the admin looked.
+async fn count_confirmation(
+    repo: &Repo,
+    user: &crate::repo::UserInfo,
+    sel: &Selection,
+    count: i64,
+    f: &Fields,
+) -> WebResult<Result<CountConfirmation, crate::domain::InvalidInput>> {
+    let deleted_since = match sel {
+        Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
+        Selection::Ids(_) => 0,
+    };
+    Ok(CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name))
+}
+
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
 /// `DELETE` (and, for every contact of the account, the count); ids must be this
 /// account's; then the repository deletes and audits, or queues a background job.
@@ -554,11 +570,7 @@ pub async fn delete(
         return Err(nothing_to_delete());
     }
     if deletes_everything(&repo, user.account_id, count).await? {
-        let deleted_since = match &sel {
-            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
-            Selection::Ids(_) => 0,
-        };
-        CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name)?;
+        count_confirmation(&repo, &user, &sel, count, &f).await??;
     }
     let reason = reason.as_ref().map(DeleteReason::as_str);
     let from_contact_page = f.get("origin") == Some("contact");
@@ -571,11 +583,11 @@ pub async fn delete(
             .with_link("Open Bulk actions", "/bulk-actions");
             if htmx.request && !from_contact_page {
                 // one message that follows the job, then says what it did (_job_progress.html)
-                let progress = match repo.bulk_job(user.account_id, job).await? {
-                    Some(j) => Some(super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?),
-                    None => None,
+                let body = match repo.bulk_job(user.account_id, job).await? {
+                    Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
+                    None => alert_html(&session, flash)?,
                 };
-                return contacts_changed(&session, flash, StatusCode::ACCEPTED, progress);
+                return Ok(contacts_changed(StatusCode::ACCEPTED, body));
             }
             session.flash(flash);
             Ok(see_other("/bulk-actions"))
@@ -588,7 +600,7 @@ pub async fn delete(
             ))
             .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch));
             if htmx.request && !from_contact_page {
-                return contacts_changed(&session, flash, StatusCode::OK, None);
+                return Ok(contacts_changed(StatusCode::OK, alert_html(&session, flash)?));
             }
             session.flash(flash);
             if htmx.request {
@@ -683,11 +695,7 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
         Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body))
     };
     if let (Some(count), Some(_)) = (everything, confirm) {
-        let deleted_since = match &sel {
-            Selection::AllMatching { as_of, .. } => repo.count_deleted_since(user.account_id, *as_of).await?,
-            Selection::Ids(_) => 0,
-        };
-        if let Err(refused) = CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name) {
+        if let Err(refused) = count_confirmation(&repo, &user, &sel, count, &f).await? {
             return ask(refused.0);
         }
     }
@@ -707,7 +715,7 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
         flash = flash.with_link("Open Restore", "/contacts/restore");
     }
     if req.headers().contains_key("HX-Request") {
-        return contacts_changed(&session, flash, StatusCode::OK, None);
+        return Ok(contacts_changed(StatusCode::OK, alert_html(&session, flash)?));
     }
     session.flash(flash);
     Ok(see_other("/contacts"))

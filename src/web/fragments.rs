@@ -50,15 +50,13 @@ impl AlertFragment {
     }
 }
 
-/// `flash` as the alert an htmx request swaps into `#alerts`, telling the list to
-/// refresh itself (`contacts-changed`).
-pub fn contacts_changed(session: &TypedSession, flash: Flash, status: StatusCode, body: Option<String>) -> WebResult<HttpResponse> {
-    let body = match body {
-        Some(b) => b,
-        None => AlertFragment::from_flash(flash, session.csrf_token()?).render()?,
-    };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("HX-Trigger", "contacts-changed"))
-        .body(body))
+/// `flash` as the alert an htmx request swaps into `#alerts`.
+pub fn alert_html(session: &TypedSession, flash: Flash) -> WebResult<String> {
+    Ok(AlertFragment::from_flash(flash, session.csrf_token()?).render()?)
+}
+
+/// The answer to a change made in place: `body` for `#alerts`, and the event that tells
+/// the list to refresh itself (`contacts-changed`).
+pub fn contacts_changed(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").insert_header(("HX-Trigger", "contacts-changed")).body(body)
 }

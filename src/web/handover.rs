@@ -8,7 +8,8 @@ use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::{ContactId, Email};
 use crate::repo::handover::Handover;
 use crate::repo::Repo;
-use actix_web::{web, HttpRequest, HttpResponse};
+use super::fragments::Htmx;
+use actix_web::{web, HttpResponse};
 
 fn ids(path: &(String, String)) -> WebResult<(ContactId, i64)> {
     let c = ContactId::parse(&path.0).map_err(|_| AppError::NotFound("There is no such contact in this account.".into()))?;
@@ -37,7 +38,7 @@ pub async fn cancel_appointment(path: web::Path<(String, String)>, session: Type
     Ok(see_other(&format!("/contacts/{contact}")))
 }
 
-async fn move_item(kind: Handover, req: HttpRequest, path: web::Path<(String, String)>, session: TypedSession, user: crate::repo::UserInfo, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+async fn move_item(kind: Handover, htmx: Htmx, path: web::Path<(String, String)>, session: TypedSession, user: crate::repo::UserInfo, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let (contact, id) = ids(&path)?;
     let to = Email::parse(f.get("to_email").unwrap_or(""))?;
     let target = repo.hand_over(user.account_id, contact, kind, id, &to).await?;
@@ -47,7 +48,7 @@ async fn move_item(kind: Handover, req: HttpRequest, path: web::Path<(String, St
     };
     session.flash(Flash::success(format!("{what} moved to {}.", to.as_str())).with_link("Open that contact", format!("/contacts/{target}")));
     let back = format!("/contacts/{contact}");
-    if req.headers().contains_key("HX-Request") {
+    if htmx.request {
         // the form was sent in place (its errors show beside it): the page reloads
         return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", back)).finish());
     }
@@ -55,11 +56,11 @@ async fn move_item(kind: Handover, req: HttpRequest, path: web::Path<(String, St
 }
 
 /// `POST /contacts/{id}/opportunities/{opp}/move` (`to_email`).
-pub async fn move_opportunity(req: HttpRequest, path: web::Path<(String, String)>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
-    move_item(Handover::Opportunity, req, path, session, user, repo, f).await
+pub async fn move_opportunity(htmx: Htmx, path: web::Path<(String, String)>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    move_item(Handover::Opportunity, htmx, path, session, user, repo, f).await
 }
 
 /// `POST /contacts/{id}/appointments/{appt}/move` (`to_email`).
-pub async fn move_appointment(req: HttpRequest, path: web::Path<(String, String)>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
-    move_item(Handover::Appointment, req, path, session, user, repo, f).await
+pub async fn move_appointment(htmx: Htmx, path: web::Path<(String, String)>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    move_item(Handover::Appointment, htmx, path, session, user, repo, f).await
 }
