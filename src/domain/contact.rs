@@ -114,6 +114,16 @@ impl NewContact {
     }
 }
 
+/// The name a list shows for a contact: first and last name, else the email.
+pub fn display_name(first: &str, last: &str, email: Option<&str>) -> String {
+    let name = format!("{first} {last}").trim().to_string();
+    if name.is_empty() {
+        email.unwrap_or("(no name)").to_string()
+    } else {
+        name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ id_type!(UserId, "user");
 id_type!(ContactId, "contact");
 id_type!(BatchId, "batch");
 id_type!(WorkflowId, "workflow");
+id_type!(JobId, "job");
 
 /// Keeps error messages short when someone sends a megabyte as an id.
 pub(crate) fn truncate_for_message(s: &str) -> String {

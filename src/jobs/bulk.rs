@@ -12,7 +12,7 @@
 
 use crate::config::BulkSettings;
 use crate::domain::{AccountId, BatchId};
-use crate::repo::{Backend, ClaimedJob, JobId, Repo, RepoError, RepoResult};
+use crate::repo::{ClaimedJob, JobId, Repo, RepoError, RepoResult};
 use std::time::Duration;
 
 /// How long a claim on a job lasts without renewal.
@@ -120,13 +120,6 @@ async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch:
     }
 }
 
-/// SQLite, between two chunks of a restore job: long enough for every writer waiting on
-/// the write lock to get it. A waiting writer sleeps in SQLite's busy handler and tries
-/// again at most 100 ms later; a job that took the lock again at once after each commit
-/// would keep it from them until their busy timeout ran out ("database is locked").
-/// PostgreSQL locks rows, not the database: nobody waits on the job between chunks.
-const SQLITE_GAP: Duration = Duration::from_millis(110);
-
 /// Runs one claimed restore job (R12) until it is done, cancelled or taken over: one
 /// transaction per chunk, sized like a deletion's, each moving the job's cursor, counts
 /// and audit event with the contacts it restores.
@@ -150,10 +143,8 @@ async fn drive_restore(repo: &Repo, worker: &str, job: JobId, mut sizer: ChunkSi
             tracing::info!(job = job.0, "restore job done");
             return Ok(());
         }
-        match repo.backend() {
-            Backend::Sqlite => tokio::time::sleep(SQLITE_GAP).await,
-            Backend::Postgres => tokio::task::yield_now().await,
-        }
+        // other writers' turn (SQLite has one at a time)
+        repo.pause_between_chunks().await;
     }
 }
 

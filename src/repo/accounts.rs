@@ -1,7 +1,11 @@
-//! Accounts (tenants) and their users.
+//! Accounts (tenants), their users, and the users' signed-in sessions, kept on the
+//! server: the cookie holds only a session's id, so signing out (or an expired session)
+//! ends it for every copy of the cookie.
 
-use super::{millis, on_db, Repo, RepoError, RepoResult};
+use super::sql::{millis, on_db};
+use super::{Repo, RepoError, RepoResult};
 use crate::domain::{AccountId, Email, Role, UserId, UserZone};
+use chrono::{DateTime, Duration, Utc};
 
 /// What login needs: the stored argon2 hash, never shown in `Debug`.
 #[derive(Clone)]
@@ -35,7 +39,7 @@ pub struct UserInfo {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct UserInfoRow {
+struct UserInfoRow {
     id: i64,
     account_id: i64,
     account_name: String,
@@ -46,7 +50,7 @@ pub(super) struct UserInfoRow {
 }
 
 impl UserInfoRow {
-    pub(super) fn into_info(self) -> RepoResult<UserInfo> {
+    fn into_info(self) -> RepoResult<UserInfo> {
         Ok(UserInfo {
             id: UserId(self.id),
             account_id: AccountId(self.account_id),
@@ -178,5 +182,62 @@ impl Repo {
                 .await?
         });
         Ok(id.map(UserId))
+    }
+}
+
+/// Sessions expire by the wall clock, like the cookie that carries them (its max-age is
+/// counted by the browser), not by the application's clock that domain rules use.
+fn wall_clock() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// How long a session lasts without a new sign-in.
+pub const SESSION_HOURS: i64 = 12;
+
+impl Repo {
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn create_session(&self, id: &str, user: UserId) -> RepoResult<()> {
+        let now = wall_clock();
+        let (now_ms, expires) = (millis(now), millis(now + Duration::hours(SESSION_HOURS)));
+        on_db!(self, |pool, DB| {
+            // forget this user's expired sessions while here
+            sqlx::query("delete from sessions where expires_at < $1").bind(now_ms).execute(pool).await?;
+            sqlx::query("insert into sessions (id, user_id, created_at, expires_at) values ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(user.0)
+                .bind(now_ms)
+                .bind(expires)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The user of session `id`, if the session is open and belongs to `user`: one
+    /// statement, since every page asks.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn session_user(&self, id: &str, user: UserId) -> RepoResult<Option<UserInfo>> {
+        let now = millis(wall_clock());
+        let row: Option<UserInfoRow> = on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select u.id, u.account_id, a.name as account_name, u.email, u.name, u.role, u.time_zone
+                 from sessions s join users u on u.id = s.user_id join accounts a on a.id = u.account_id
+                 where s.id = $1 and s.user_id = $2 and s.expires_at > $3",
+            )
+            .bind(id)
+            .bind(user.0)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(UserInfoRow::into_info).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn end_session(&self, id: &str) -> RepoResult<()> {
+        on_db!(self, |pool, DB| {
+            sqlx::query("delete from sessions where id = $1").bind(id).execute(pool).await?;
+        });
+        Ok(())
     }
 }

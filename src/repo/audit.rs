@@ -1,7 +1,8 @@
 //! The audit log (R7): who did what to how many contacts, when, and through which
 //! channel. Rows keep ids and counts, never a contact's name or email (R10).
 
-use super::{from_millis, millis, on_db, Repo, RepoResult};
+use super::sql::{from_millis, millis, on_db};
+use super::{Repo, RepoResult};
 use crate::domain::{AccountId, Actor, BatchId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;

@@ -3,18 +3,10 @@
 //! job's lease makes one server at a time work on it, and a crashed server's lease
 //! simply runs out so that another (or the restarted one) takes over.
 
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
-use crate::domain::{deleted_by_words, AccountId, BatchId, DeletionName, RestoreSelection, UserId};
+use super::sql::{from_millis, millis, on_db, Dialect};
+use super::{Repo, RepoError, RepoResult};
+use crate::domain::{deleted_by_words, AccountId, BatchId, DeletionName, JobId, RestoreSelection, UserId};
 use chrono::{DateTime, Utc};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub i64);
-
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct BulkJob {
@@ -135,7 +127,7 @@ impl Repo {
         let now = millis(self.now());
         let id: i64 = on_db!(self, |pool, DB| {
             // in a transaction, so that a failed commit is reported (see start_deletion)
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let id = sqlx::query_scalar(
                 "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at)
                  values ($1, 'delete', $2, 'queued', $3, $4, $5, $5) returning id",
@@ -165,7 +157,7 @@ impl Repo {
         for _ in 0..3 {
             let now = millis(self.now());
             let id: Option<i64> = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let admin: i64 = sqlx::query_scalar("select count(*) from users where id = $1 and account_id = $2 and role = 'admin'")
                     .bind(user.0)
                     .bind(account.0)
@@ -216,7 +208,7 @@ impl Repo {
         let selection = serde_json::to_string(sel).map_err(|e| RepoError::Internal(format!("selection: {e}")))?;
         let now = millis(self.now());
         let id: Option<i64> = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             // the role check folded into the insert: no admin, no job
             let id = sqlx::query_scalar(
                 "insert into bulk_jobs (account_id, kind, batch_id, state, created_by_user_id, total, created_at, updated_at, selection)
@@ -263,14 +255,14 @@ impl Repo {
     pub async fn claim_bulk_job(&self, worker: &str, lease_ms: i64) -> RepoResult<Option<ClaimedJob>> {
         let now = millis(self.now());
         Ok(on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let job: Option<ClaimedJob> = sqlx::query_as(&format!(
                 "update bulk_jobs set state = 'running', lease_owner = $1, lease_until = $2, updated_at = $3,
                         started_at = coalesce(started_at, $3)
                  where id in (select id from bulk_jobs where state in ('queued', 'running')
                               and (lease_until is null or lease_until < $3) order by id limit 1{})
                  returning id, account_id, coalesce(batch_id, 0) as batch_id, kind",
-                _Dialect::SKIP_LOCKED
+                DB::SKIP_LOCKED
             ))
             .bind(worker)
             .bind(now + lease_ms)
@@ -322,7 +314,7 @@ impl Repo {
         // only a deletion's batch stops with its job; a restore job's batch is the
         // deletion it brings back, finished long ago
         let batch: Option<Option<i64>> = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let batch: Option<Option<i64>> = sqlx::query_scalar(
                 "update bulk_jobs set state = 'cancelled', lease_owner = null, lease_until = null, updated_at = $1
                  where id = $2 and account_id = $3 and state in ('queued', 'running')

@@ -1,42 +1,15 @@
 //! Live contacts: the list with search, tag filter and keyset pagination (R3), counts,
 //! one contact with its associated data (U7), creation and tags.
 
-use super::{
-    from_millis, like_pattern, millis, on_db, trigram_phrase, BeginWrite, Repo, RepoError, RepoResult, SubstringSearch,
-    SEARCH_BUCKETS_NEAR, SEARCH_KEY_SPAN, TRIGRAM,
-};
+use super::sql::{from_millis, millis, on_db, push_id_list, push_live_filter, push_live_selection, triggers, Binds, Dialect};
+use super::{Repo, RepoError, RepoResult};
 use crate::domain::contact::MAX_TAGS_PER_CONTACT;
 use crate::domain::{
-    AccountId, ContactFilter, ContactId, InvalidInput, ListOrder, NewContact, Selection, SortColumn, TagAuthority, TagName, TagTriggers,
+    display_name, AccountId, ContactFilter, ContactId, Cursor, InvalidInput, ListOrder, NewContact, PageRequest, Selection, SortColumn,
+    TagAuthority, TagName, TagTriggers,
 };
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
-
-/// Where a page of the list starts. Keyset cursors keep the last page as fast as the
-/// first at a million contacts: no `OFFSET` walks the rows before the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cursor {
-    First,
-    /// The page of contacts older than (listed after) this id.
-    After(ContactId),
-    /// The page of contacts newer than (listed before) this id.
-    Before(ContactId),
-    Last,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub cursor: Cursor,
-    pub size: u32,
-}
-
-impl PageRequest {
-    pub const SIZES: [u32; 4] = [25, 50, 100, 200];
-
-    pub fn first(size: u32) -> Self {
-        PageRequest { cursor: Cursor::First, size }
-    }
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ContactRow {
@@ -65,14 +38,6 @@ impl ContactRow {
     }
 }
 
-pub fn display_name(first: &str, last: &str, email: Option<&str>) -> String {
-    let name = format!("{first} {last}").trim().to_string();
-    if name.is_empty() {
-        email.unwrap_or("(no name)").to_string()
-    } else {
-        name
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ContactPage {
@@ -243,105 +208,6 @@ pub(crate) fn search_text(c: &NewContact) -> String {
     .join(" ")
 }
 
-/// Appends `c.account_id = … and c.deleted_at is null` and the filter's conditions.
-pub(crate) fn push_live_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, filter: &ContactFilter)
-where
-    DB: sqlx::Database + SubstringSearch,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null");
-    if let Some(q) = &filter.q {
-        match trigram_phrase::<DB>(q) {
-            Some(phrase) => {
-                let (lo, hi) = search_keys(account);
-                qb.push(" and c.id in (select s.rowid - ")
-                    .push_bind(lo)
-                    .push(" from contacts_search s where contacts_search match ")
-                    .push_bind(phrase)
-                    .push(" and s.rowid between ")
-                    .push_bind(lo)
-                    .push(" and ")
-                    .push_bind(hi)
-                    .push(")");
-            }
-            None if DB::SUBSTRING_KEYS => {
-                qb.push(" and ");
-                push_substring_match(qb, q);
-            }
-            None => {
-                qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
-            }
-        }
-    }
-    if let Some(tag) = &filter.tag {
-        qb.push(" and c.id in (select t.contact_id from contact_tags t where t.account_id = ")
-            .push_bind(account.0)
-            .push(" and t.tag = ")
-            .push_bind(tag.as_str().to_string())
-            .push(" and t.live)");
-    }
-}
-
-/// Appends the test that `c.search_text` contains `q`, on a backend whose
-/// `contacts_search` index keys every substring of three characters (PostgreSQL): the
-/// query's substrings narrow the rows through the index, `strpos` checks each one.
-/// A shorter query has no key, and tests every row.
-fn push_substring_match<'a, DB>(qb: &mut QueryBuilder<'a, DB>, q: &str)
-where
-    DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    if q.chars().count() >= TRIGRAM {
-        qb.push("(search_substrings(c.search_text) collate \"C\") @> search_substrings(")
-            .push_bind(q.to_string())
-            .push(") and ");
-    }
-    qb.push("strpos(c.search_text, ").push_bind(q.to_string()).push(") > 0");
-}
-
-/// The account's range of `contacts_search` rowids.
-pub(crate) fn search_keys(account: AccountId) -> (i64, i64) {
-    let lo = account.0 * SEARCH_KEY_SPAN;
-    (lo, lo + SEARCH_KEY_SPAN - 1)
-}
-
-/// Appends the condition that picks a selection's live contacts (R3, R6).
-pub(crate) fn push_live_selection<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, sel: &Selection)
-where
-    DB: sqlx::Database + SubstringSearch,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    match sel {
-        Selection::Ids(ids) => {
-            qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null and c.id in (");
-            push_id_list(qb, ids);
-            qb.push(")");
-        }
-        Selection::AllMatching { filter, as_of, exclude } => {
-            push_live_filter(qb, account, filter);
-            qb.push(" and c.created_at <= ").push_bind(millis(*as_of));
-            if !exclude.is_empty() {
-                qb.push(" and c.id not in (");
-                push_id_list(qb, exclude);
-                qb.push(")");
-            }
-        }
-    }
-}
-
-pub(crate) fn push_id_list<'a, DB>(qb: &mut QueryBuilder<'a, DB>, ids: &[ContactId])
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.0);
-    }
-}
-
 const CONTACT_COLUMNS: &str = "c.id, c.first_name, c.last_name, c.email, c.phone, c.company, c.created_at";
 
 /// The sort key of a text column: the expression of its index (migration 0019, word for
@@ -402,40 +268,36 @@ mod tag_plan_tests {
 /// The query of one page sorted by a text column's `key`, reading the key's index
 /// upwards (`up`) or downwards from the cursor's (key, id), ties broken by id.
 #[allow(clippy::too_many_arguments)]
-fn push_key_page_query<'a, DB, D: super::Dialect>(
-    qb: &mut QueryBuilder<'a, DB>,
+fn push_key_page_query<DB: Dialect>(
+    qb: &mut QueryBuilder<'_, DB>,
     account: AccountId,
     tag: Option<(&TagName, TagPlan)>,
     key: &str,
     from: Option<(String, i64)>,
     up: bool,
     limit: i64,
-) where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
+) {
     let (cmp, bound, dir) = if up { (">", ">=", "asc") } else { ("<", "<=", "desc") };
     match tag {
         Some((tag, TagPlan::SortTagged)) => {
-            qb.push(format!("select {CONTACT_COLUMNS} from {} where t.account_id = ", D::EACH_TAGGED_CONTACT))
-                .push_bind(account.0)
+            qb.push(format!("select {CONTACT_COLUMNS} from {} where t.account_id = ", DB::EACH_TAGGED_CONTACT))
+                .bind_int(account.0)
                 .push(" and t.tag = ")
-                .push_bind(tag.as_str().to_string())
+                .bind_text(tag.as_str())
                 .push(" and t.live and c.id = t.contact_id and c.account_id = ")
-                .push_bind(account.0)
+                .bind_int(account.0)
                 .push(" and c.deleted_at is null");
         }
         Some((tag, TagPlan::WalkIndex)) => {
             qb.push(format!("select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
-                .push_bind(account.0)
+                .bind_int(account.0)
                 .push(" and c.deleted_at is null and exists (select 1 from contact_tags t where t.contact_id = c.id and t.tag = ")
-                .push_bind(tag.as_str().to_string())
+                .bind_text(tag.as_str())
                 .push(" and t.live)");
         }
         None => {
             qb.push(format!("select {CONTACT_COLUMNS} from contacts c where c.account_id = "))
-                .push_bind(account.0)
+                .bind_int(account.0)
                 .push(" and c.deleted_at is null");
         }
     }
@@ -443,63 +305,31 @@ fn push_key_page_query<'a, DB, D: super::Dialect>(
         // The row comparison is the cursor; the bound on the key alone repeats its first
         // half, because SQLite starts an index range only from a single column's bound.
         qb.push(format!(" and {key} {bound} "))
-            .push_bind(k.clone())
+            .bind_text(k.clone())
             .push(format!(" and ({key}, c.id) {cmp} ("))
-            .push_bind(k)
+            .bind_text(k)
             .push(", ")
-            .push_bind(id)
+            .bind_int(id)
             .push(")");
     }
-    qb.push(format!(" order by {key} {dir}, c.id {dir} limit ")).push_bind(limit);
+    qb.push(format!(" order by {key} {dir}, c.id {dir} limit ")).bind_int(limit);
 }
 
-/// The query of one page of the live contacts matching `filter`: `limit` rows from the
+/// The query of one page of the live contacts matching `filter` that the search engine
+/// does not read from its own index (`Dialect::push_search_page`): `limit` rows from the
 /// cursor, newest first (or oldest first for [`Cursor::Before`] and [`Cursor::Last`]).
-/// Each shape walks an index in id order and stops after `limit` rows: the search index
-/// for a search, the tag's live entries for a tag, else the live contacts.
-fn push_page_query<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, filter: &ContactFilter, cursor: Cursor, limit: i64)
-where
-    DB: sqlx::Database + SubstringSearch,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
+/// Each shape walks an index in id order and stops after `limit` rows: the tag's live
+/// entries for a tag, else the live contacts.
+fn push_page_query<DB: Dialect>(qb: &mut QueryBuilder<'_, DB>, account: AccountId, filter: &ContactFilter, cursor: Cursor, limit: i64) {
     let dir = if matches!(cursor, Cursor::Before(_) | Cursor::Last) { "asc" } else { "desc" };
     // `cross join` fixes the join order on SQLite (the first table drives); PostgreSQL
     // plans it as an inner join.
-    if let Some(phrase) = filter.q.as_deref().and_then(trigram_phrase::<DB>) {
-        let (lo, hi) = search_keys(account);
-        // a cursor id beyond the key span (a forged link) just pins to the span's end
-        let offset = |id: i64| id.clamp(0, SEARCH_KEY_SPAN);
-        let (lower, upper) = match cursor {
-            Cursor::After(id) => (lo, lo + offset(id.0) - 1),
-            Cursor::Before(id) => ((lo + offset(id.0) + 1).min(hi), hi),
-            Cursor::First | Cursor::Last => (lo, hi),
-        };
-        qb.push(format!("select {CONTACT_COLUMNS} from contacts_search s cross join contacts c where contacts_search match "))
-            .push_bind(phrase)
-            .push(" and s.rowid between ")
-            .push_bind(lower)
-            .push(" and ")
-            .push_bind(upper)
-            .push(" and c.id = s.rowid - ")
-            .push_bind(lo)
-            .push(" and c.account_id = ")
-            .push_bind(account.0)
-            .push(" and c.deleted_at is null");
-        if let Some(tag) = &filter.tag {
-            qb.push(" and exists (select 1 from contact_tags t where t.contact_id = c.id and t.tag = ")
-                .push_bind(tag.as_str().to_string())
-                .push(" and t.live)");
-        }
-        qb.push(format!(" order by s.rowid {dir} limit ")).push_bind(limit);
-        return;
-    }
     // `key` is what the cursor compares, `order` what the rows are read by
     let (key, order) = if let Some(tag) = &filter.tag {
         qb.push(format!("select {CONTACT_COLUMNS} from contact_tags t cross join contacts c where t.account_id = "))
-            .push_bind(account.0)
+            .bind_int(account.0)
             .push(" and t.tag = ")
-            .push_bind(tag.as_str().to_string())
+            .bind_text(tag.as_str())
             .push(" and t.live and c.id = t.contact_id and ");
         push_live_filter(qb, account, &ContactFilter { q: filter.q.clone(), tag: None });
         ("t.contact_id", format!("t.contact_id {dir}"))
@@ -515,48 +345,14 @@ where
     };
     match cursor {
         Cursor::After(id) => {
-            qb.push(format!(" and {key} < ")).push_bind(id.0);
+            qb.push(format!(" and {key} < ")).bind_int(id.0);
         }
         Cursor::Before(id) => {
-            qb.push(format!(" and {key} > ")).push_bind(id.0);
+            qb.push(format!(" and {key} > ")).bind_int(id.0);
         }
         Cursor::First | Cursor::Last => {}
     }
-    qb.push(format!(" order by {order} limit ")).push_bind(limit);
-}
-
-/// The search of a search-only page on a backend with id buckets (PostgreSQL), when the
-/// bucket index can answer it: the query has three characters or more (a key).
-fn bucketed_search<DB: SubstringSearch>(filter: &ContactFilter) -> Option<&str> {
-    let q = filter.q.as_deref()?;
-    (DB::ID_BUCKETS && filter.tag.is_none() && q.chars().count() >= TRIGRAM).then_some(q)
-}
-
-/// A page of the contacts whose search text contains `q`, read bucket by bucket in the
-/// page's order from the live contact nearest the cursor, then past those buckets at
-/// once: the PL/pgSQL function `search_page` (migration 0016), which plans its queries
-/// once per connection.
-fn push_bucketed_search<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, q: &str, cursor: Cursor, limit: i64)
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let ascending = matches!(cursor, Cursor::Before(_) | Cursor::Last);
-    qb.push(format!("select {CONTACT_COLUMNS} from search_page("))
-        .push_bind(account.0)
-        .push(", ")
-        .push_bind(q.to_string())
-        .push(", ");
-    match cursor {
-        Cursor::After(id) | Cursor::Before(id) => {
-            qb.push_bind(id.0);
-        }
-        Cursor::First | Cursor::Last => {
-            qb.push("null");
-        }
-    }
-    qb.push(format!(", {ascending}, ")).push_bind(limit).push(format!(", {SEARCH_BUCKETS_NEAR}) c"));
+    qb.push(format!(" order by {order} limit ")).bind_int(limit);
 }
 
 /// Whether a page has pages before and after it, from its cursor and whether the query
@@ -652,7 +448,7 @@ impl Repo {
         let up = descending == backwards;
         let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("");
-            push_key_page_query::<DB, _Dialect>(&mut qb, account, tag, key, from, up, size + 1);
+            push_key_page_query(&mut qb, account, tag, key, from, up, size + 1);
             qb.build_query_as().fetch_all(pool).await?
         });
         let more = rows.len() as i64 > size;
@@ -677,16 +473,12 @@ impl Repo {
         let ascending = matches!(page.cursor, Cursor::Before(_) | Cursor::Last);
         let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("");
-            match bucketed_search::<DB>(filter) {
-                Some(q) => {
-                    push_bucketed_search(&mut qb, account, q, page.cursor, size + 1);
-                    qb.build_query_as().fetch_all(pool).await?
-                }
-                None => {
-                    push_page_query(&mut qb, account, filter, page.cursor, size + 1);
-                    let keep = filter.q.is_none() || !<DB as SubstringSearch>::PLAN_EACH_PATTERN;
-                    qb.build_query_as().persistent(keep).fetch_all(pool).await?
-                }
+            if DB::push_search_page(&mut qb, account, filter, page.cursor, size + 1, CONTACT_COLUMNS) {
+                qb.build_query_as().fetch_all(pool).await?
+            } else {
+                push_page_query(&mut qb, account, filter, page.cursor, size + 1);
+                let keep = filter.q.is_none() || !DB::PLAN_EACH_PATTERN;
+                qb.build_query_as().persistent(keep).fetch_all(pool).await?
             }
         });
         let more = rows.len() as i64 > size;
@@ -731,28 +523,9 @@ impl Repo {
         }
         Ok(on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("select count(*) from ");
-            match filter.q.as_deref().and_then(trigram_phrase::<DB>) {
-                Some(phrase) => {
-                    // the index holds live contacts only: no need to read them
-                    let (lo, hi) = search_keys(account);
-                    qb.push("contacts_search s where contacts_search match ")
-                        .push_bind(phrase)
-                        .push(" and s.rowid between ")
-                        .push_bind(lo)
-                        .push(" and ")
-                        .push_bind(hi);
-                    if let Some(tag) = &filter.tag {
-                        qb.push(" and exists (select 1 from contact_tags t where t.contact_id = s.rowid - ")
-                            .push_bind(lo)
-                            .push(" and t.tag = ")
-                            .push_bind(tag.as_str().to_string())
-                            .push(" and t.live)");
-                    }
-                }
-                None => {
-                    qb.push("contacts c where ");
-                    push_live_filter(&mut qb, account, filter);
-                }
+            if !DB::push_search_count(&mut qb, account, filter) {
+                qb.push("contacts c where ");
+                push_live_filter(&mut qb, account, filter);
             }
             qb.build_query_scalar().fetch_one(pool).await?
         }))
@@ -942,7 +715,7 @@ impl Repo {
     /// start the workflows they trigger, which `by` must be allowed to start.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_contact(&self, account: AccountId, c: &NewContact, by: TagAuthority) -> RepoResult<ContactId> {
-        super::retry_transient(|| self.create_contact_once(account, c, by)).await
+        super::sql::retry_transient(|| self.create_contact_once(account, c, by)).await
     }
 
     async fn create_contact_once(&self, account: AccountId, c: &NewContact, by: TagAuthority) -> RepoResult<ContactId> {
@@ -953,12 +726,12 @@ impl Repo {
         let search = search_text(c);
         let result: Result<i64, RepoError> = on_db!(self, |pool, DB| {
             async {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let active = if c.tags.is_empty() {
                     Vec::new()
                 } else {
-                    let rows = sqlx::query_as(super::workflows::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
-                    super::workflows::active_workflows(rows)?
+                    let rows = sqlx::query_as(triggers::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
+                    triggers::active_workflows(rows)?
                 };
                 let id: i64 = sqlx::query_scalar(
                     "insert into contacts (account_id, first_name, last_name, email, phone, company, search_text, created_at, updated_at)
@@ -981,8 +754,8 @@ impl Repo {
                         .bind(id).bind(tag.as_str()).bind(account.0).bind(now).execute(&mut *tx).await?.rows_affected();
                     // a tag given at creation (form, import) fires workflows too (W3)
                     let triggers = TagTriggers::of(tag.as_str(), &active);
-                    super::workflows::check_tag_triggers(&triggers, tag.as_str(), added, by)?;
-                    if let Some(mut q) = super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, &[id], &triggers, by) {
+                    triggers::check_tag_triggers(&triggers, tag.as_str(), added, by)?;
+                    if let Some(mut q) = triggers::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, &[id], &triggers, by) {
                         q.build().execute(&mut *tx).await?;
                     }
                 }
@@ -1012,13 +785,13 @@ impl Repo {
     /// would start deletions that `by` may not start (R1) or did not confirm (R5).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_tag(&self, account: AccountId, sel: &Selection, tag: &TagName, by: TagAuthority) -> RepoResult<Vec<ContactId>> {
-        super::retry_transient(|| self.add_tag_once(account, sel, tag, by)).await
+        super::sql::retry_transient(|| self.add_tag_once(account, sel, tag, by)).await
     }
 
     async fn add_tag_once(&self, account: AccountId, sel: &Selection, tag: &TagName, by: TagAuthority) -> RepoResult<Vec<ContactId>> {
         let now = millis(self.now());
         let ids: Vec<i64> = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             // contacts that would get one tag too many
             let mut qb = QueryBuilder::<DB>::new("select count(*) from contacts c where ");
             push_live_selection(&mut qb, account, sel);
@@ -1045,9 +818,9 @@ impl Repo {
             let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
             // what the tag starts, checked in the transaction that adds it: returning
             // early rolls the tags back
-            let rows = sqlx::query_as(super::workflows::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
-            let triggers = TagTriggers::of(tag.as_str(), &super::workflows::active_workflows(rows)?);
-            super::workflows::check_tag_triggers(&triggers, tag.as_str(), ids.len() as u64, by)?;
+            let rows = sqlx::query_as(triggers::ACTIVE_WORKFLOWS).bind(account.0).fetch_all(&mut *tx).await?;
+            let triggers = TagTriggers::of(tag.as_str(), &triggers::active_workflows(rows)?);
+            triggers::check_tag_triggers(&triggers, tag.as_str(), ids.len() as u64, by)?;
             // the account's tag list gains the name only when a contact got the tag: a
             // selection of nothing (unknown ids, another account's) changes nothing
             if !ids.is_empty() {
@@ -1058,8 +831,8 @@ impl Repo {
                     .await?;
             }
             // queue the workflows this tag triggers, in the same transaction (W3)
-            for chunk in ids.chunks(super::workflows::ENQUEUE_CHUNK) {
-                if let Some(mut q) = super::workflows::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk, &triggers, by) {
+            for chunk in ids.chunks(triggers::ENQUEUE_CHUNK) {
+                if let Some(mut q) = triggers::enqueue_tag_triggers::<DB>(account, tag.as_str(), now, chunk, &triggers, by) {
                     q.build().execute(&mut *tx).await?;
                 }
             }
@@ -1114,28 +887,5 @@ impl Repo {
                 .fetch_all(pool)
                 .await?
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bucketed(q: &str) -> bool {
-        bucketed_search::<sqlx::Postgres>(&ContactFilter { q: Some(q.into()), tag: None }).is_some()
-    }
-
-    #[test]
-    fn the_bucket_index_answers_queries_of_three_characters_or_more() {
-        assert!(bucketed("martinez"));
-        assert!(bucketed("cara@example"));
-        assert!(bucketed("+1 555"));
-        assert!(bucketed(".5@"), "punctuation is a key");
-        assert!(bucketed("zoë"), "three characters, not three bytes");
-        assert!(!bucketed("an"), "no key");
-        assert!(!bucketed("ë@"), "two characters in three bytes");
-        assert!(!bucketed_search::<sqlx::Sqlite>(&ContactFilter { q: Some("martinez".into()), tag: None }).is_some());
-        let tagged = ContactFilter { q: Some("martinez".into()), tag: Some(TagName::parse("VIP").unwrap()) };
-        assert!(bucketed_search::<sqlx::Postgres>(&tagged).is_none(), "a tag drives the page");
     }
 }

@@ -3,10 +3,13 @@
 //! deleted them, a page at a time by keyset so that a page costs the same at a million
 //! deleted contacts (indexes of migration 0021). Also the names deletions go by.
 
-use super::restore::{DeletedContact, DeletedPage};
-use super::{from_millis, like_pattern, millis, on_db, Dialect, Repo, RepoResult};
-use crate::domain::restore_window::cutoff as restore_cutoff;
-use crate::domain::{deleted_by_words, AccountId, BatchId, ContactId, DeletedFilter, DeletedSort, DeletedSortKey, DeletionName};
+use super::sql::{from_millis, millis, on_db, push_deleted_filter, push_deleted_filter_walk, push_id_list, Binds, Dialect};
+use super::{Repo, RepoResult};
+use crate::domain::restore_window::{cutoff as restore_cutoff, DaysLeft};
+use crate::domain::{
+    deleted_by_words, display_name, AccountId, BatchId, ContactId, DeletedFilter, DeletedSort, DeletedSortKey, DeletionName,
+};
+use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
@@ -27,6 +30,45 @@ const NAME_KEY_UNINDEXED: &str = "(lower(c.first_name || ' ' || c.last_name) || 
 /// in order and testing each row, where at least one row in fifty (at a million deleted
 /// contacts) matches, so a page reads a few thousand rows at most.
 const SORT_FILTERED_MATCHES_UP_TO: i64 = 20_000;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeletedContact {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub deleted_at: i64,
+    pub deletion_batch_id: Option<i64>,
+    pub deleted_by_user_id: Option<i64>,
+    /// The name as the list sorts it (lower-cased by the database).
+    pub sort_name: String,
+    pub deleted_by_name: Option<String>,
+    pub workflow_name: Option<String>,
+}
+
+impl DeletedContact {
+    pub fn display_name(&self) -> String {
+        display_name(&self.first_name, &self.last_name, self.email.as_deref())
+    }
+    pub fn deleted(&self) -> DateTime<Utc> {
+        from_millis(self.deleted_at)
+    }
+    pub fn days_left(&self, now: DateTime<Utc>) -> DaysLeft {
+        DaysLeft::at(self.deleted(), now)
+    }
+    /// "Jane Admin", or "Workflow “Clean-up” on behalf of Jane Admin".
+    pub fn deleted_by(&self) -> String {
+        crate::domain::deleted_by_words(self.deleted_by_name.as_deref(), self.workflow_name.as_deref())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeletedPage {
+    pub contacts: Vec<DeletedContact>,
+    /// Where the next page starts.
+    pub next: Option<DeletedCursor>,
+}
 
 /// Where the next page starts: the sort key and id of the last row shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,56 +115,6 @@ impl DeletedCursor {
                 Some(DeletedCursor::By { user: u.parse().ok()?, at: at.parse().ok()?, id })
             }
         }
-    }
-}
-
-/// Appends ` and …` restricting `contacts c` to the deleted contacts `filter` keeps,
-/// with "deleted within" counted back from `reference` (now, or the `as_of` of a
-/// selection). The caller restricts to the account and the window.
-pub(crate) fn push_deleted_filter<'q, DB>(qb: &mut QueryBuilder<'q, DB>, filter: &DeletedFilter, reference: i64)
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    push_filter_as(qb, filter, reference, "")
-}
-
-/// [`push_deleted_filter`] for a walk in id order (a restore's or an erase's chunks):
-/// the filter's columns behind a unary `+`, so that neither database reads them through
-/// their indexes and sorts every match at each chunk, but walks `contacts_deleted_id`
-/// (or the primary key) in id order and tests each row: all the chunks of a restore
-/// together read each deleted contact once.
-pub(crate) fn push_deleted_filter_walk<'q, DB>(qb: &mut QueryBuilder<'q, DB>, filter: &DeletedFilter, reference: i64)
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    push_filter_as(qb, filter, reference, "+")
-}
-
-fn push_filter_as<'q, DB>(qb: &mut QueryBuilder<'q, DB>, filter: &DeletedFilter, reference: i64, plus: &str)
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    qb.push(" and c.deleted_at is not null");
-    if let Some(w) = filter.within {
-        qb.push(format!(" and {plus}c.deleted_at > ")).push_bind(reference - w.duration().num_milliseconds());
-    }
-    if let Some(u) = filter.by {
-        qb.push(format!(" and {plus}c.deleted_by_user_id = ")).push_bind(u.0);
-    }
-    if let Some(w) = filter.workflow {
-        qb.push(format!(" and {plus}c.deleted_by_workflow_id = ")).push_bind(w.0);
-    }
-    if let Some(b) = filter.batch {
-        qb.push(format!(" and {plus}c.deletion_batch_id = ")).push_bind(b.0);
-    }
-    if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-        qb.push(" and c.search_text like ").push_bind(like_pattern(q)).push(" escape '\\'");
     }
 }
 
@@ -191,30 +183,25 @@ impl Repo {
     }
 
     /// Opens the query of deleted contacts of the account inside the window, filtered;
-    /// with `walk` (the backend's index hint), one that walks the names in order.
-    fn deleted_query<'q, DB>(&self, account: AccountId, filter: &DeletedFilter, walk: Option<&str>) -> QueryBuilder<'q, DB>
-    where
-        DB: sqlx::Database,
-        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
+    /// with `walk`, one that walks the names in order where the backend must be told to.
+    fn deleted_query<DB: Dialect>(&self, account: AccountId, filter: &DeletedFilter, walk: bool) -> QueryBuilder<'static, DB> {
         let now = self.now();
+        let hint = if walk { DB::WALK_DELETED_BY_NAME } else { "" };
         let mut qb = QueryBuilder::<DB>::new(format!(
             "select {DELETED_COLUMNS}
-             from contacts c{}
+             from contacts c{hint}
              left join users u on u.id = c.deleted_by_user_id
              left join workflows w on w.id = c.deleted_by_workflow_id
-             where c.account_id = ",
-            walk.unwrap_or("")
+             where c.account_id = "
         ));
-        qb.push_bind(account.0);
+        qb.bind_int(account.0);
         // PostgreSQL's planner picks the walk by itself, and does worse when told
-        if walk.is_some_and(|hint| !hint.is_empty()) {
+        if !hint.is_empty() {
             push_deleted_filter_walk(&mut qb, filter, millis(now));
-            qb.push(" and +c.deleted_at > ").push_bind(millis(restore_cutoff(now)));
+            qb.push(" and +c.deleted_at > ").bind_int(millis(restore_cutoff(now)));
         } else {
             push_deleted_filter(&mut qb, filter, millis(now));
-            qb.push(" and c.deleted_at > ").push_bind(millis(restore_cutoff(now)));
+            qb.push(" and c.deleted_at > ").bind_int(millis(restore_cutoff(now)));
         }
         qb
     }
@@ -246,7 +233,7 @@ impl Repo {
             (false, NAME_KEY)
         };
         Ok(on_db!(self, |pool, DB| {
-            let mut qb: QueryBuilder<DB> = self.deleted_query(account, filter, walk.then_some(_Dialect::WALK_DELETED_BY_NAME));
+            let mut qb: QueryBuilder<DB> = self.deleted_query(account, filter, walk);
             match (sort.key, after) {
                 (DeletedSortKey::Name, Some(DeletedCursor::Name { key, id })) => {
                     // Not a row value: SQLite ranges over an expression index only on a
@@ -317,7 +304,7 @@ impl Repo {
                 break;
             }
             let part: Vec<DeletedContact> = on_db!(self, |pool, DB| {
-                let mut qb: QueryBuilder<DB> = self.deleted_query(account, filter, None);
+                let mut qb: QueryBuilder<DB> = self.deleted_query(account, filter, false);
                 if person == 0 {
                     qb.push(" and (c.deleted_by_user_id is null or u.id is null)");
                 } else {
@@ -408,10 +395,42 @@ impl Repo {
         let rows: Vec<(i64, String, String, Option<String>)> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("select c.id, c.first_name, c.last_name, c.email from contacts c where c.account_id = ");
             qb.push_bind(account.0).push(" and c.id in (");
-            super::contacts::push_id_list(&mut qb, &ids[..ids.len().min(1000)]);
+            push_id_list(&mut qb, &ids[..ids.len().min(1000)]);
             qb.push(")");
             qb.build_query_as().fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|(id, f, l, e)| (id, super::contacts::display_name(&f, &l, e.as_deref()))).collect())
+        Ok(rows.into_iter().map(|(id, f, l, e)| (id, display_name(&f, &l, e.as_deref()))).collect())
+    }
+}
+
+/// One deleted contact, with who deleted it and why, for its own page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeletedContactDetail {
+    #[sqlx(flatten)]
+    pub contact: DeletedContact,
+    /// For a workflow's deletion: the user whose tag started it.
+    pub triggered_by_name: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Repo {
+    /// A deleted contact of the account (inside the window or not, until purged).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn deleted_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<DeletedContactDetail>> {
+        Ok(on_db!(self, |pool, DB| {
+            sqlx::query_as(
+&format!("select {DELETED_COLUMNS}, t.name as triggered_by_name, b.reason
+                 from contacts c
+                 left join users u on u.id = c.deleted_by_user_id
+                 left join workflows w on w.id = c.deleted_by_workflow_id
+                 left join deletion_batches b on b.id = c.deletion_batch_id and b.account_id = c.account_id
+                 left join users t on t.id = b.triggered_by_user_id
+                 where c.account_id = $1 and c.id = $2 and c.deleted_at is not null"),
+            )
+            .bind(account.0)
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 }

@@ -4,14 +4,13 @@
 //! cursor, so a deletion interrupted at any point resumes where it stopped (L2) and no
 //! contact is ever half-deleted.
 
-use super::contacts::{push_id_list, push_live_selection};
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
-use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, Selection, UserId, WorkflowId};
+use super::sql::{from_millis, millis, on_db, push_id_list, push_live_selection, retry_transient, Binds, Dialect};
+use super::{Repo, RepoError, RepoResult};
+use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, JobId, Selection, UserId, WorkflowId};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::QueryBuilder;
 
-/// Contacts per chunk when a deletion runs inside one request.
-pub const DEFAULT_CHUNK: i64 = 500;
+pub use super::sql::DEFAULT_CHUNK;
 
 /// What deleting a selection would remove or change (U4's warnings), from aggregate
 /// queries only.
@@ -53,7 +52,7 @@ pub struct DeletionReport {
 pub enum DeletionOutcome {
     Deleted(DeletionReport),
     /// A background job deletes the `count` contacts.
-    Queued { job: super::JobId, count: i64 },
+    Queued { job: JobId, count: i64 },
 }
 
 #[derive(Debug, Clone)]
@@ -150,16 +149,11 @@ enum ContactSet<'a> {
 }
 
 impl ContactSet<'_> {
-    fn push<'q, DB>(&self, qb: &mut QueryBuilder<'q, DB>, account: AccountId)
-    where
-        DB: sqlx::Database + super::SubstringSearch,
-        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
+    fn push<DB: Dialect>(&self, qb: &mut QueryBuilder<'_, DB>, account: AccountId) {
         match self {
             ContactSet::Selection(sel) => push_live_selection(qb, account, sel),
             ContactSet::AllBut { as_of, exclude } => {
-                qb.push("c.account_id = ").push_bind(account.0).push(" and c.deleted_at is null and (c.created_at > ").push_bind(*as_of);
+                qb.push("c.account_id = ").bind_int(account.0).push(" and c.deleted_at is null and (c.created_at > ").bind_int(*as_of);
                 if !exclude.is_empty() {
                     qb.push(" or c.id in (");
                     push_id_list(qb, exclude);
@@ -185,6 +179,98 @@ pub const REMOVED_WITH_CONTACT: [&str; 10] = [
     "files",
     "list_members",
 ];
+
+/// The running batch a chunk continues, locked for the chunk's transaction.
+const RUNNING_BATCH: &str = "select selection, cursor_id, state, actor_user_id, workflow_id
+     from deletion_batches where id = $1 and account_id = $2";
+
+/// Closes a batch with nothing left to delete and forgets its selection.
+const CLOSE_BATCH: &str = "update deletion_batches set state = 'done', selection = null, finished_at = $1 where id = $2";
+
+/// Moves a batch's cursor past a chunk: `(upper, deleted, batch)`.
+const ADVANCE_BATCH: &str = "update deletion_batches set cursor_id = $1, deleted_count = deleted_count + $2 where id = $3";
+
+impl RunningBatch {
+    /// The selection the batch deletes, as recorded when it started.
+    fn selection(&self, batch: BatchId) -> RepoResult<Selection> {
+        let json = self.selection.as_deref().ok_or_else(|| RepoError::Internal(format!("running deletion {batch} has no selection")))?;
+        serde_json::from_str(json).map_err(|e| RepoError::Internal(format!("deletion {batch}: {e}")))
+    }
+}
+
+/// The last id of the next chunk: the `limit`-th live contact of `sel` after `cursor`
+/// in id order, or null when none is left.
+fn chunk_end<DB: Dialect>(account: AccountId, sel: &Selection, cursor: i64, limit: i64) -> QueryBuilder<'static, DB> {
+    let mut qb = QueryBuilder::new("select max(id) from (select c.id from contacts c where ");
+    push_live_selection(&mut qb, account, sel);
+    qb.push(" and c.id > ").bind_int(cursor).push(" order by c.id limit ").bind_int(limit).push(") t");
+    qb
+}
+
+/// One chunk of a batch: its contacts with ids in `(after, upto]`.
+struct Chunk {
+    account: AccountId,
+    batch: BatchId,
+    after: i64,
+    upto: i64,
+}
+
+impl Chunk {
+    /// Marks the chunk's contacts deleted. `deleted_at is null` makes a second deletion
+    /// of the same contact a no-op (R4). It must also stand on the updated table itself,
+    /// not only in the subquery: on PostgreSQL, when a concurrent deletion marked a row
+    /// first, only the target row's own conditions are re-checked after that commit, so
+    /// without it the row would be deleted (and counted) a second time.
+    fn mark_deleted<DB: Dialect>(&self, sel: &Selection, b: &RunningBatch, now: i64) -> QueryBuilder<'static, DB> {
+        let mut qb = QueryBuilder::new("update contacts set deleted_at = ");
+        qb.bind_int(now)
+            .push(", updated_at = ")
+            .bind_int(now)
+            .push(", deleted_by_user_id = ")
+            .bind_opt_int(b.actor_user_id)
+            .push(", deleted_by_workflow_id = ")
+            .bind_opt_int(b.workflow_id)
+            .push(", deletion_batch_id = ")
+            .bind_int(self.batch.0)
+            .push(" where deleted_at is null and id in (select c.id from contacts c where ");
+        push_live_selection(&mut qb, self.account, sel);
+        qb.push(" and c.id > ").bind_int(self.after).push(" and c.id <= ").bind_int(self.upto).push(")");
+        qb
+    }
+
+    /// R2 for exactly the contacts this chunk marked: their associated rows removed,
+    /// the groups they owned kept without an owner, their active enrollments stopped.
+    fn remove_associated<DB: Dialect>(&self, now: i64) -> Vec<QueryBuilder<'static, DB>> {
+        let mut statements = Vec::new();
+        for table in REMOVED_WITH_CONTACT {
+            let mut qb = QueryBuilder::new(format!("delete from {table} where "));
+            self.push_owned(&mut qb, "contact_id");
+            statements.push(qb);
+        }
+        let mut qb = QueryBuilder::new("update community_groups set owner_contact_id = null where ");
+        self.push_owned(&mut qb, "owner_contact_id");
+        statements.push(qb);
+        let mut qb = QueryBuilder::new("update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = ");
+        qb.bind_int(now).push(" where status = 'active' and ");
+        self.push_owned(&mut qb, "contact_id");
+        statements.push(qb);
+        statements
+    }
+
+    /// The rows of the account whose `column` names one of the chunk's contacts that its
+    /// batch marked.
+    fn push_owned<DB: Dialect>(&self, qb: &mut QueryBuilder<'_, DB>, column: &str) {
+        qb.push("account_id = ")
+            .bind_int(self.account.0)
+            .push(format!(" and {column} in (select id from contacts where deletion_batch_id = "))
+            .bind_int(self.batch.0)
+            .push(" and id > ")
+            .bind_int(self.after)
+            .push(" and id <= ")
+            .bind_int(self.upto)
+            .push(")");
+    }
+}
 
 impl Repo {
     /// Counts, per associated kind, what deleting `sel` would remove, and the
@@ -321,7 +407,7 @@ impl Repo {
             // In a transaction of its own: on SQLite, an `insert … returning` outside one
             // hands back the new id before its commit, whose failure (a full disk, a
             // read-only file) would go unreported.
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             // The role check is folded into the insert: no admin, no batch.
             let id = sqlx::query_scalar(
                 "insert into deletion_batches
@@ -352,111 +438,40 @@ impl Repo {
     /// is left, closes the batch and writes its audit event (R7).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_next_chunk(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
-        super::retry_transient(|| self.delete_next_chunk_once(account, batch, limit)).await
+        retry_transient(|| self.delete_next_chunk_once(account, batch, limit)).await
     }
 
     async fn delete_next_chunk_once(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
-            let b: Option<RunningBatch> = sqlx::query_as(&format!(
-                "select selection, cursor_id, state, actor_user_id, workflow_id
-                 from deletion_batches where id = $1 and account_id = $2{}",
-                _Dialect::FOR_UPDATE
-            ))
-            .bind(batch.0)
-            .bind(account.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let mut tx = DB::begin_write(pool).await?;
+            let b: Option<RunningBatch> = sqlx::query_as(&format!("{RUNNING_BATCH}{}", DB::FOR_UPDATE))
+                .bind(batch.0)
+                .bind(account.0)
+                .fetch_optional(&mut *tx)
+                .await?;
             let Some(b) = b else {
                 return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
             };
             if b.state != "running" {
                 return Ok(ChunkOutcome { deleted: 0, done: true });
             }
-            let sel: Selection = b
-                .selection
-                .as_deref()
-                .ok_or_else(|| RepoError::Internal(format!("running deletion {batch} has no selection")))
-                .and_then(|s| serde_json::from_str(s).map_err(|e| RepoError::Internal(format!("deletion {batch}: {e}"))))?;
-
-            let mut qb = QueryBuilder::<DB>::new("select max(id) from (select c.id from contacts c where ");
-            push_live_selection(&mut qb, account, &sel);
-            qb.push(" and c.id > ").push_bind(b.cursor_id).push(" order by c.id limit ").push_bind(limit).push(") t");
-            let upper: Option<i64> = qb.build_query_scalar().fetch_one(&mut *tx).await?;
-
+            let sel = b.selection(batch)?;
+            let upper: Option<i64> = chunk_end::<DB>(account, &sel, b.cursor_id, limit).build_query_scalar().fetch_one(&mut *tx).await?;
             let Some(upper) = upper else {
                 // Nothing left: close the batch, forget the selection (it may hold a
                 // search text that names someone, R10) and audit it.
-                sqlx::query("update deletion_batches set state = 'done', selection = null, finished_at = $1 where id = $2")
-                    .bind(now)
-                    .bind(batch.0)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(CLOSE_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
                 sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
                 tx.commit().await?;
                 return Ok(ChunkOutcome { deleted: 0, done: true });
             };
-
-            // Mark the chunk's contacts deleted. `deleted_at is null` makes a second
-            // deletion of the same contact a no-op (R4). It must also stand on the
-            // updated table itself, not only in the subquery: on PostgreSQL, when a
-            // concurrent deletion marked a row first, only the target row's own
-            // conditions are re-checked after that commit, so without it the row would
-            // be deleted (and counted) a second time.
-            let mut qb = QueryBuilder::<DB>::new("update contacts set deleted_at = ");
-            qb.push_bind(now)
-                .push(", updated_at = ")
-                .push_bind(now)
-                .push(", deleted_by_user_id = ")
-                .push_bind(b.actor_user_id)
-                .push(", deleted_by_workflow_id = ")
-                .push_bind(b.workflow_id)
-                .push(", deletion_batch_id = ")
-                .push_bind(batch.0)
-                .push(" where deleted_at is null and id in (select c.id from contacts c where ");
-            push_live_selection(&mut qb, account, &sel);
-            qb.push(" and c.id > ").push_bind(b.cursor_id).push(" and c.id <= ").push_bind(upper).push(")");
-            let deleted = qb.build().execute(&mut *tx).await?.rows_affected();
-
-            // R2 for exactly the contacts this chunk marked.
-            let chunk = "select id from contacts where deletion_batch_id = $2 and id > $3 and id <= $4";
-            for table in REMOVED_WITH_CONTACT {
-                sqlx::query(&format!("delete from {table} where account_id = $1 and contact_id in ({chunk})"))
-                    .bind(account.0)
-                    .bind(batch.0)
-                    .bind(b.cursor_id)
-                    .bind(upper)
-                    .execute(&mut *tx)
-                    .await?;
+            let chunk = Chunk { account, batch, after: b.cursor_id, upto: upper };
+            let deleted = chunk.mark_deleted::<DB>(&sel, &b, now).build().execute(&mut *tx).await?.rows_affected();
+            for mut statement in chunk.remove_associated::<DB>(now) {
+                statement.build().execute(&mut *tx).await?;
             }
-            sqlx::query(&format!(
-                "update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({chunk})"
-            ))
-            .bind(account.0)
-            .bind(batch.0)
-            .bind(b.cursor_id)
-            .bind(upper)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = $5
-                 where account_id = $1 and status = 'active' and contact_id in ({chunk})"
-            ))
-            .bind(account.0)
-            .bind(batch.0)
-            .bind(b.cursor_id)
-            .bind(upper)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-
-            sqlx::query("update deletion_batches set cursor_id = $1, deleted_count = deleted_count + $2 where id = $3")
-                .bind(upper)
-                .bind(deleted as i64)
-                .bind(batch.0)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(ADVANCE_BATCH).bind(upper).bind(deleted as i64).bind(batch.0).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(ChunkOutcome { deleted, done: false })
         })
@@ -469,7 +484,7 @@ impl Repo {
     pub async fn cancel_deletion(&self, account: AccountId, batch: BatchId) -> RepoResult<bool> {
         let now = millis(self.now());
         let cancelled = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let cancelled = sqlx::query(
                 "update deletion_batches set state = 'cancelled', selection = null, finished_at = $1
                  where id = $2 and account_id = $3 and state = 'running'",

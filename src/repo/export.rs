@@ -2,8 +2,8 @@
 //! every kind a deletion removes, read a page at a time in keyset order so an export
 //! of any size holds only one page in memory.
 
-use super::contacts::{push_id_list, push_live_selection};
-use super::{from_millis, on_db, Repo, RepoResult};
+use super::sql::{from_millis, on_db, push_id_list, push_live_selection};
+use super::{Repo, RepoResult};
 use crate::domain::{AccountId, ContactId, Selection};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};

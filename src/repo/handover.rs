@@ -1,7 +1,8 @@
 //! U7's advice before deleting a contact: close its open opportunities (won/lost) or
 //! move them to another contact, and cancel or move its upcoming appointments.
 
-use super::{millis, on_db, Repo, RepoError, RepoResult};
+use super::sql::{millis, on_db};
+use super::{Repo, RepoError, RepoResult};
 use crate::domain::{AccountId, ContactId, Email};
 
 /// The kinds of associated rows that can be handed over to another contact.

@@ -1,11 +1,15 @@
 //! The repository: the only home of SQL. Every call takes the [`AccountId`] it works in
 //! and returns domain types; transactions begin and end here.
 //!
-//! One API over two backends, SQLite (embedded default) and PostgreSQL. Both schemas
-//! store times as epoch milliseconds and use `$n` placeholders, so almost every
-//! statement is one string shared by both; [`on_db!`] expands a body once per backend
-//! with the matching pool type. Where the dialects differ (row locking, maintenance
-//! pragmas), the difference is a small named fragment beside the statement.
+//! One API over two backends, SQLite (embedded default) and PostgreSQL. The rooms:
+//!
+//! - [`sql`]: what every statement is built from: the `Dialect` of each backend (the
+//!   one place they differ), `on_db!` (a body compiled once per backend), the filters
+//!   that pick contacts, what a new tag starts, retried transactions;
+//! - [`search`]: the two search engines, one file per backend;
+//! - the entity modules, one per concern (`contacts`, `deletion`, `deleted`, `restore`,
+//!   `bulk`, `workflows`, `audit`, `accounts`, …), each an `impl Repo` block that
+//!   imports from `sql` and `search` and never from another entity module.
 
 pub mod accounts;
 pub mod audit;
@@ -16,8 +20,9 @@ pub mod deletion;
 pub mod export;
 pub mod handover;
 pub mod restore;
+pub(crate) mod search;
 pub mod seed;
-pub mod sessions;
+pub(crate) mod sql;
 pub mod workflows;
 
 use crate::clock::Clock;
@@ -25,19 +30,23 @@ use crate::domain::{AccountId, InvalidInput};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::domain::{Cursor, JobId, PageRequest};
 pub use accounts::{LoginUser, UserInfo};
-pub use bulk::{BulkJob, ClaimedJob, JobId, QueuedRestore};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
-pub use contacts::{ContactDetail, ContactPage, ContactRow, Cursor, DeletedSummary, PageRequest};
-pub use deleted::{DeletedCursor, DeletionSummary};
+pub use bulk::{BulkJob, ClaimedJob, QueuedRestore};
+pub use contacts::{ContactDetail, ContactPage, ContactRow, DeletedSummary};
+pub use deleted::{DeletedContact, DeletedContactDetail, DeletedCursor, DeletedPage, DeletionSummary};
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionOutcome, DeletionReport};
+pub use restore::{EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
+pub use sql::from_millis;
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
-pub use restore::{DeletedContact, DeletedPage, EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
+
+use sql::{on_db, Db, Dialect};
 
 /// Errors of the repository. `Invalid` and `NotFound` carry messages fit for a user;
 /// `Database` is logged and shown as a plain server error.
@@ -91,226 +100,11 @@ impl RepoError {
     }
 }
 
-#[derive(Clone, Debug)]
-pub(crate) enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-/// Runs `$body` with `$pool` bound to the backend's pool and `$DB` to its
-/// `sqlx::Database` type: the body is compiled once per backend from one source.
-macro_rules! on_db {
-    ($repo:expr, |$pool:ident, $DB:ident| $body:expr) => {
-        match &$repo.db {
-            $crate::repo::Db::Sqlite($pool) => {
-                #[allow(dead_code)]
-                type $DB = sqlx::Sqlite;
-                #[allow(unused_imports)]
-                use $crate::repo::SqliteDialect as _Dialect;
-                $body
-            }
-            $crate::repo::Db::Postgres($pool) => {
-                #[allow(dead_code)]
-                type $DB = sqlx::Postgres;
-                #[allow(unused_imports)]
-                use $crate::repo::PostgresDialect as _Dialect;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_db;
-
-/// What differs between the two SQL dialects, as constants the shared code splices in.
-pub(crate) trait Dialect {
-    /// Appended to a `SELECT` that claims rows another process may claim too.
-    const SKIP_LOCKED: &'static str;
-    /// Appended to a `SELECT` of a row this transaction will update.
-    const FOR_UPDATE: &'static str;
-    /// After `contacts c` in a query that must walk deleted contacts in name order
-    /// (the Restore page sorted by name with a broad filter): SQLite's planner would
-    /// otherwise read every deleted contact through `contacts_deleted` and sort them.
-    const WALK_DELETED_BY_NAME: &'static str;
-    /// `FROM` a tag's entries `t`, each joined to its contact `c` by the contact's primary
-    /// key, one entry after the other: a page of a rare tag in a sorted list reads its
-    /// few contacts and sorts them. SQLite joins in the written order after `cross join`;
-    /// PostgreSQL may otherwise hash-join a few thousand entries against every contact.
-    const EACH_TAGGED_CONTACT: &'static str;
-}
-pub(crate) struct SqliteDialect;
-pub(crate) struct PostgresDialect;
-impl Dialect for SqliteDialect {
-    // SQLite has one writer at a time (`BEGIN IMMEDIATE`): claiming is implicit.
-    const SKIP_LOCKED: &'static str = "";
-    const FOR_UPDATE: &'static str = "";
-    const WALK_DELETED_BY_NAME: &'static str = " indexed by contacts_deleted_name";
-    const EACH_TAGGED_CONTACT: &'static str = "contact_tags t cross join contacts c";
-}
-impl Dialect for PostgresDialect {
-    const SKIP_LOCKED: &'static str = " for update skip locked";
-    const FOR_UPDATE: &'static str = " for update";
-    const WALK_DELETED_BY_NAME: &'static str = "";
-    // `offset 0` keeps the subquery whole: a look-up by primary key per tag entry
-    const EACH_TAGGED_CONTACT: &'static str =
-        "contact_tags t cross join lateral (select * from contacts x where x.id = t.contact_id offset 0) c";
-}
-
-/// How a backend finds contacts by a substring of their search text.
-pub(crate) trait SubstringSearch {
-    /// SQLite: the `contacts_search` FTS5 trigram table (migration 0003) answers
-    /// queries of [`TRIGRAM`] characters or more; shorter ones scan with `like`.
-    const TRIGRAM_TABLE: bool;
-    /// PostgreSQL: the GIN index `contacts_search` keys each live contact by every
-    /// substring of three characters of its search text (migration 0014), and a query
-    /// of three characters or more is narrowed by its own substrings, then tested with
-    /// `strpos`. Counts, selections and pages with a tag read it.
-    const SUBSTRING_KEYS: bool;
-    /// PostgreSQL: a GIN index returns its matches unordered, so a page of a common word
-    /// would sort every match; `contacts_search_by_bucket` (migrations 0013, 0014) keys
-    /// the substrings of each contact by its id bucket (`id >> 14`), so that a search
-    /// page reads the newest buckets one at a time.
-    const ID_BUCKETS: bool;
-    /// Whether a statement that orders search matches and stops at a limit must be planned
-    /// for its pattern each time rather than kept prepared. PostgreSQL plans a prepared
-    /// statement once for any parameters after five runs, when that plan looks no dearer:
-    /// for such a statement it walks the list backwards testing every row, which suits
-    /// a common word and takes half a second for a rare one at a million contacts.
-    const PLAN_EACH_PATTERN: bool;
-}
-impl SubstringSearch for sqlx::Sqlite {
-    const TRIGRAM_TABLE: bool = true;
-    const SUBSTRING_KEYS: bool = false;
-    const ID_BUCKETS: bool = false;
-    const PLAN_EACH_PATTERN: bool = false;
-}
-impl SubstringSearch for sqlx::Postgres {
-    const TRIGRAM_TABLE: bool = false;
-    const SUBSTRING_KEYS: bool = true;
-    const ID_BUCKETS: bool = true;
-    const PLAN_EACH_PATTERN: bool = true;
-}
-
-/// The shortest query the trigram table can answer.
-pub(crate) const TRIGRAM: usize = 3;
-
-/// How many buckets a search page reads one by one before it asks the index for the
-/// remaining matches at once (a rare word has few matches, and many empty buckets), in
-/// the function `search_page` (migration 0016).
-///
-/// A bucket holds the contacts whose ids share `id >> 14` (16,384 ids), a literal in the
-/// SQL of migrations 0013, 0014 and 0016 so that it matches the index expression.
-/// Buckets of 4,096 ids recheck fewer matches of a common word per bucket (0.27 ms
-/// instead of 0.69 for "martinez" at a million contacts), but four of them cover only
-/// 16,384 ids: where a common word's contacts were added in runs with gaps wider than
-/// that, the page fell back to sorting every match (80 ms).
-pub(crate) const SEARCH_BUCKETS_NEAR: i64 = 4;
-
 /// The schema of each backend. A migration that has been applied anywhere is never
 /// edited (sqlx refuses to start on a database that applied other text): the
 /// repository tests pin every migration's checksum.
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// A search bucket holds the ids that share `id >> SEARCH_BUCKET_BITS`, written as a
-/// literal in the SQL of PostgreSQL's migrations 0013, 0014 and 0016.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const SEARCH_BUCKET_BITS: u32 = 14;
-
-/// `contacts_search` rowids are `account_id * SEARCH_KEY_SPAN + contact id`, so a search
-/// stays inside its account's rowid range (2^40 contact ids, 2^23 accounts).
-pub(crate) const SEARCH_KEY_SPAN: i64 = 1 << 40;
-
-/// The FTS5 phrase that matches `q` as a substring (trigram tokens at consecutive
-/// positions), when the backend's trigram table can answer it.
-pub(crate) fn trigram_phrase<DB: SubstringSearch>(q: &str) -> Option<String> {
-    (DB::TRIGRAM_TABLE && q.chars().count() >= TRIGRAM).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
-}
-
-/// Begins a transaction that will write. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
-/// with "database is locked" when both try to upgrade a read lock.
-pub(crate) trait BeginWrite {
-    type Database: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
-}
-impl BeginWrite for SqlitePool {
-    type Database = sqlx::Sqlite;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
-        self.begin_with("BEGIN IMMEDIATE")
-    }
-}
-impl BeginWrite for PgPool {
-    type Database = sqlx::Postgres;
-    fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
-        self.begin()
-    }
-}
-
-/// PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that
-/// cannot both commit (serialization): the aborted one is safe to run again.
-pub(crate) fn is_transient(e: &RepoError) -> bool {
-    match e {
-        RepoError::Database(sqlx::Error::Database(db)) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
-        _ => false,
-    }
-}
-
-/// Runs a whole transaction again when the database aborted it as a deadlock victim.
-pub(crate) async fn retry_transient<T, F, Fut>(attempt: F) -> RepoResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = RepoResult<T>>,
-{
-    retry_if(is_transient, attempt).await
-}
-
-/// Runs a whole transaction again, a few times, while it fails with an error `again`
-/// says is worth another try.
-pub(crate) async fn retry_if<T, F, Fut>(again: impl Fn(&RepoError) -> bool, mut attempt: F) -> RepoResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = RepoResult<T>>,
-{
-    let mut tries = 0u64;
-    loop {
-        match attempt().await {
-            Err(e) if again(&e) && tries < 5 => {
-                tries += 1;
-                tracing::warn!(error = %e, tries, "transaction aborted by the database; running it again");
-                tokio::time::sleep(Duration::from_millis(10 * tries)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub fn from_millis(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// Escapes `%`, `_` and `\` so a search for "50%" finds "50%" (used with `escape '\'`).
-pub(crate) fn like_pattern(q: &str) -> String {
-    let mut s = String::with_capacity(q.len() + 2);
-    s.push('%');
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('%');
-    s
-}
 
 /// Which backend a `DATABASE_URL` selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -454,80 +248,47 @@ impl Repo {
         on_db!(self, |pool, DB| pool.close().await)
     }
 
-    /// After personal data is erased on SQLite (R10): the search index still holds the
-    /// trigrams of deleted contacts behind its delete markers until its segments are
-    /// merged, so merge them now (nothing to do when it is one segment already); then
-    /// fold the write-ahead log, which keeps old page images until a
-    /// checkpoint, into the file and truncate it. `secure_delete` zeroes the freed pages.
+    /// After personal data is erased (R10): removes what the search index and the
+    /// write-ahead log still hold of it (see the dialect's `scrub_deleted_data`).
     pub(crate) async fn scrub_deleted_data(&self) -> RepoResult<()> {
-        if let Db::Sqlite(pool) = &self.db {
-            // merged down to one segment, the search index keeps no deleted entries; in
-            // short steps, not one `optimize` that would hold the write lock for seconds
-            self.tidy_search_index(1, u32::MAX).await?;
-            sqlx::query("pragma wal_checkpoint(truncate)").execute(pool).await?;
-        }
+        on_db!(self, |pool, DB| DB::scrub_deleted_data(pool).await?);
         Ok(())
     }
 
-    /// SQLite: when the search index has more than `over_segments` segments, merges
-    /// them a step at a time, each step its own short write transaction, until it is one
-    /// segment again or `max_steps` ran. Every write to `contacts_search` adds a segment
-    /// that automatic merging only partly folds back; a search reads every segment of
-    /// each of its trigrams, so a fragmented index makes each search slower (about a
-    /// third at a million contacts with ten segments). A full merge rewrites the whole
-    /// index (seconds at a million contacts), hence the threshold. Returns the steps
-    /// taken.
-    ///
-    /// PostgreSQL: moves the entries queued in the search indexes' pending lists (at
-    /// most 64 kB each, migration 0015) into their trees, since every search reads those
-    /// lists through; one step, whatever the arguments.
+    /// Keeps the search index quick after many writes: on SQLite, merges the index's
+    /// segments when there are more than `over_segments`, at most `max_steps` short write
+    /// transactions; on PostgreSQL, moves the indexes' pending entries into their trees
+    /// (one step, whatever the arguments). Returns the steps taken.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tidy_search_index(&self, over_segments: i64, max_steps: u32) -> RepoResult<u32> {
-        let pool = match &self.db {
-            Db::Sqlite(pool) => pool,
-            Db::Postgres(pool) => {
-                let pages: i64 = sqlx::query_scalar(
-                    "select gin_clean_pending_list('contacts_search'::regclass) + gin_clean_pending_list('contacts_search_by_bucket'::regclass)",
-                )
-                .fetch_one(pool)
-                .await?;
-                return Ok(u32::from(pages > 0));
-            }
-        };
-        let segments: i64 = sqlx::query_scalar("select count(distinct segid) from contacts_search_idx").fetch_one(pool).await?;
-        if segments <= over_segments {
-            return Ok(0);
-        }
-        let mut steps = 0;
-        while steps < max_steps {
-            let mut tx = pool.begin_write().await?;
-            let before: i64 = sqlx::query_scalar("select total_changes()").fetch_one(&mut *tx).await?;
-            // a negative budget merges segments across levels: the `optimize` of FTS5, in
-            // slices of about 500 pages
-            sqlx::query("insert into contacts_search (contacts_search, rank) values ('merge', -500)").execute(&mut *tx).await?;
-            let after: i64 = sqlx::query_scalar("select total_changes()").fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            steps += 1;
-            if after - before < 2 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        Ok(steps)
+        Ok(on_db!(self, |pool, DB| DB::tidy_search_index(pool, over_segments, max_steps).await?))
     }
 
-    /// PostgreSQL: refreshes the planner's statistics of `contacts`. A large deletion
-    /// changes what fraction of contacts is live faster than autovacuum re-samples it
-    /// (if it runs at all), and plans made from the old figures expect almost every
-    /// contact to be live (the list's own query names its index so as not to depend on
-    /// them; other reads of `contacts` do). Sampling takes a fraction of a second at a
-    /// million contacts. SQLite's plans do not depend on it: nothing to do.
+    /// After a large deletion, refreshes the planner's statistics of `contacts` where
+    /// plans depend on them (PostgreSQL); the list's own query names its index so as not
+    /// to depend on them, other reads of `contacts` do.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh_contact_statistics(&self) -> RepoResult<()> {
-        if let Db::Postgres(pool) = &self.db {
-            sqlx::query("analyze contacts").execute(pool).await?;
-        }
+        on_db!(self, |pool, DB| {
+            if let Some(sql) = DB::REFRESH_CONTACT_STATISTICS {
+                sqlx::query(sql).execute(pool).await?;
+            }
+        });
         Ok(())
+    }
+
+    /// Lets other writers in between two chunks of a long job. SQLite has one writer at a
+    /// time: a request that found the lock taken retries when its busy handler wakes it,
+    /// again at most 100 ms later, and a job that took the lock again at once after each
+    /// commit would keep it from them until their busy timeout ran out ("database is
+    /// locked"). PostgreSQL locks rows, not the database: nobody waits on the job.
+    pub async fn pause_between_chunks(&self) {
+        const ONE_WRITER_GAP: Duration = Duration::from_millis(110);
+        if on_db!(self, |_pool, DB| DB::ONE_WRITER) {
+            tokio::time::sleep(ONE_WRITER_GAP).await
+        } else {
+            tokio::task::yield_now().await
+        }
     }
 
     /// Checks that `account` exists, for entry points that take an account from outside.
@@ -546,16 +307,7 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_query_of_three_characters_or_more_is_one_quoted_phrase() {
-        assert_eq!(trigram_phrase::<sqlx::Sqlite>("mar"), Some("\"mar\"".to_string()));
-        assert_eq!(trigram_phrase::<sqlx::Sqlite>("o\"b AND c*"), Some("\"o\"\"b AND c*\"".to_string()));
-        // characters, not bytes: "ñé" is two characters and scans with `like`
-        assert_eq!(trigram_phrase::<sqlx::Sqlite>("ñé"), None);
-        assert_eq!(trigram_phrase::<sqlx::Sqlite>("ab"), None);
-        assert_eq!(trigram_phrase::<sqlx::Postgres>("martinez"), None);
-    }
+    use search::{postgres::SEARCH_BUCKET_BITS, sqlite::SEARCH_KEY_SPAN};
 
     /// The numbers the SQL writes as literals are the ones the Rust code computes with.
     #[test]

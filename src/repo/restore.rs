@@ -2,14 +2,13 @@
 //! 60-day window (R8, R12) with email conflicts reported per contact (R13), erase now
 //! (R14) and purge (R9, R10).
 
-use super::bulk::JobId;
-use super::contacts::{display_name, push_id_list};
-use super::deletion::DEFAULT_CHUNK;
-use super::deleted::{push_deleted_filter, push_deleted_filter_walk};
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
-use crate::domain::restore_window::{cutoff as restore_cutoff, DaysLeft};
-use crate::domain::{AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, RestoreSelection, UserId};
-use chrono::{DateTime, Utc};
+use super::sql::{
+    from_millis, millis, on_db, push_deleted_filter, push_deleted_filter_walk, push_id_list, retry_if, tx::is_transient, Binds, Dialect,
+    DEFAULT_CHUNK,
+};
+use super::{Repo, RepoError, RepoResult};
+use crate::domain::restore_window::cutoff as restore_cutoff;
+use crate::domain::{display_name, AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, JobId, RestoreSelection, UserId};
 use sqlx::QueryBuilder;
 use std::collections::BTreeMap;
 
@@ -24,45 +23,6 @@ const MAX_CHUNK: i64 = 10_000;
 /// Conflicts a restore job keeps by id for the Bulk actions page (R13); it counts the
 /// rest.
 const JOB_CONFLICTS_KEPT: usize = 100;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeletedContact {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: Option<String>,
-    pub company: Option<String>,
-    pub deleted_at: i64,
-    pub deletion_batch_id: Option<i64>,
-    pub deleted_by_user_id: Option<i64>,
-    /// The name as the list sorts it (lower-cased by the database).
-    pub sort_name: String,
-    pub deleted_by_name: Option<String>,
-    pub workflow_name: Option<String>,
-}
-
-impl DeletedContact {
-    pub fn display_name(&self) -> String {
-        display_name(&self.first_name, &self.last_name, self.email.as_deref())
-    }
-    pub fn deleted(&self) -> DateTime<Utc> {
-        from_millis(self.deleted_at)
-    }
-    pub fn days_left(&self, now: DateTime<Utc>) -> DaysLeft {
-        DaysLeft::at(self.deleted(), now)
-    }
-    /// "Jane Admin", or "Workflow “Clean-up” on behalf of Jane Admin".
-    pub fn deleted_by(&self) -> String {
-        crate::domain::deleted_by_words(self.deleted_by_name.as_deref(), self.workflow_name.as_deref())
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DeletedPage {
-    pub contacts: Vec<DeletedContact>,
-    /// Where the next page starts.
-    pub next: Option<super::deleted::DeletedCursor>,
-}
 
 /// A deleted contact that cannot come back because a live contact has its email (R13),
 /// both named.
@@ -172,12 +132,7 @@ enum RestoreTarget<'a> {
 
 impl<'a> RestoreTarget<'a> {
     /// Appends ` and <alias>.… ` restricting to the target's contacts.
-    fn push<'q, DB>(&self, qb: &mut QueryBuilder<'q, DB>, alias: &str)
-    where
-        DB: sqlx::Database,
-        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
+    fn push<DB: Dialect>(&self, qb: &mut QueryBuilder<'_, DB>, alias: &str) {
         match self {
             RestoreTarget::Ids(ids) => {
                 qb.push(format!(" and {alias}.id in ("));
@@ -185,7 +140,7 @@ impl<'a> RestoreTarget<'a> {
                 qb.push(")");
             }
             RestoreTarget::Batch(b) => {
-                qb.push(format!(" and {alias}.deletion_batch_id = ")).push_bind(b.0);
+                qb.push(format!(" and {alias}.deletion_batch_id = ")).bind_int(b.0);
             }
             RestoreTarget::Matching { filter, as_of, exclude, walk } => {
                 debug_assert_eq!(alias, "c");
@@ -198,9 +153,9 @@ impl<'a> RestoreTarget<'a> {
                 // what the admin saw: deleted by then, and still inside the window then
                 let window = crate::domain::restore_window::cutoff(from_millis(*as_of));
                 qb.push(format!(" and {plus}c.deleted_at <= "))
-                    .push_bind(*as_of)
+                    .bind_int(*as_of)
                     .push(format!(" and {plus}c.deleted_at > "))
-                    .push_bind(millis(window));
+                    .bind_int(millis(window));
                 if !exclude.is_empty() {
                     qb.push(" and c.id not in (");
                     push_id_list(qb, exclude);
@@ -442,8 +397,8 @@ impl Repo {
         from: &ChunkFrom<'_>,
         limit: i64,
     ) -> RepoResult<Option<RestoreStep>> {
-        super::retry_if(
-            |e| super::is_transient(e) || is_live_email_race(e),
+        retry_if(
+            |e| is_transient(e) || is_live_email_race(e),
             || self.restore_chunk_once(account, target, audit, from, limit),
         )
         .await
@@ -461,7 +416,7 @@ impl Repo {
         let cutoff = millis(restore_cutoff(now));
         let now = millis(now);
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let (cursor, mut audit_event, mut job_conflicts) = match from {
                 ChunkFrom::Inline { cursor, audit_event } => (*cursor, *audit_event, Vec::new()),
                 ChunkFrom::Job { job, worker, .. } => {
@@ -471,7 +426,7 @@ impl Repo {
                         "select j.cursor_id, j.audit_event_id, j.state, j.lease_owner, j.conflicts,
                                 (select count(*) from users u where u.id = j.created_by_user_id and u.account_id = j.account_id and u.role = 'admin')
                          from bulk_jobs j where j.id = $1{}",
-                        _Dialect::FOR_UPDATE
+                        DB::FOR_UPDATE
                     ))
                     .bind(job.0)
                     .fetch_optional(&mut *tx)
@@ -498,7 +453,7 @@ impl Repo {
             );
             qb.push_bind(account.0).push(" and c.deleted_at is not null");
             target.push(&mut qb, "c");
-            qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(limit).push(_Dialect::FOR_UPDATE);
+            qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(limit).push(DB::FOR_UPDATE);
             let rows: Vec<(i64, Option<String>, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
             let mut step = RestoreStep {
                 scanned: rows.len() as u64,
@@ -664,7 +619,7 @@ impl Repo {
         let mut erased_ids: Vec<i64> = Vec::new();
         for chunk in ids.chunks(CHUNK as usize) {
             let part: Vec<i64> = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
                 qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
                 push_id_list(&mut qb, chunk);
@@ -710,7 +665,7 @@ impl Repo {
             let Some(last) = ids.last() else { break };
             after = last.0;
             let n: u64 = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
                 qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
                 push_id_list(&mut qb, &ids);
@@ -744,14 +699,14 @@ impl Repo {
         let mut after = (i64::MIN, 0i64);
         loop {
             let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let rows = sqlx::query_as(&format!(
                     "delete from contacts where id in (
                        select id from contacts where deleted_at is not null and deleted_at <= $1
                          and (deleted_at > $3 or (deleted_at = $3 and id > $4))
                        order by deleted_at, id limit $2{}
                      ) returning account_id, deleted_at, id",
-                    _Dialect::SKIP_LOCKED
+                    DB::SKIP_LOCKED
                 ))
                 .bind(cutoff)
                 .bind(CHUNK)
@@ -780,39 +735,5 @@ impl Repo {
             self.scrub_deleted_data().await?;
         }
         Ok(report)
-    }
-}
-
-/// One deleted contact, with who deleted it and why, for its own page.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeletedContactDetail {
-    #[sqlx(flatten)]
-    pub contact: DeletedContact,
-    /// For a workflow's deletion: the user whose tag started it.
-    pub triggered_by_name: Option<String>,
-    pub reason: Option<String>,
-}
-
-impl Repo {
-    /// A deleted contact of the account (inside the window or not, until purged).
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn deleted_contact(&self, account: AccountId, id: ContactId) -> RepoResult<Option<DeletedContactDetail>> {
-        Ok(on_db!(self, |pool, DB| {
-            sqlx::query_as(
-                "select c.id, c.first_name, c.last_name, c.email, c.company, c.deleted_at, c.deletion_batch_id,
-                        c.deleted_by_user_id, lower(c.first_name || ' ' || c.last_name) as sort_name,
-                        u.name as deleted_by_name, w.name as workflow_name, t.name as triggered_by_name, b.reason
-                 from contacts c
-                 left join users u on u.id = c.deleted_by_user_id
-                 left join workflows w on w.id = c.deleted_by_workflow_id
-                 left join deletion_batches b on b.id = c.deletion_batch_id and b.account_id = c.account_id
-                 left join users t on t.id = b.triggered_by_user_id
-                 where c.account_id = $1 and c.id = $2 and c.deleted_at is not null",
-            )
-            .bind(account.0)
-            .bind(id.0)
-            .fetch_optional(pool)
-            .await?
-        }))
     }
 }

@@ -2,7 +2,8 @@
 //! generated inside the database with set-based statements so that a million contacts
 //! take minutes, not hours.
 
-use super::{millis, on_db, BeginWrite, Repo, RepoResult};
+use super::sql::{millis, on_db, Dialect};
+use super::{Repo, RepoResult};
 use crate::domain::{AccountId, UserId};
 
 /// Contacts generated per transaction.
@@ -99,7 +100,7 @@ impl Repo {
         let campaigns = self.seed_named(account, "campaigns", &["Spring Open House", "Monthly Newsletter", "Win-back 2026"]).await?;
         let lists = self.seed_named(account, "lists", &["Prospects", "Past clients", "Event attendees"]).await?;
         on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             for t in TAGS {
                 sqlx::query("insert into tags (account_id, name) values ($1, $2) on conflict do nothing")
                     .bind(account.0)
@@ -200,7 +201,7 @@ impl Repo {
         while done < n {
             let take = SEED_CHUNK.min(n - done);
             let rows: i64 = on_db!(self, |pool, DB| {
-                let mut tx = pool.begin_write().await?;
+                let mut tx = DB::begin_write(pool).await?;
                 let before: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from contacts").fetch_one(&mut *tx).await?;
                 // numbering from the highest id ever given keeps generated emails unique
                 let base = before;
@@ -270,11 +271,7 @@ impl Repo {
             done += take;
         }
         on_db!(self, |pool, DB| {
-            if matches!(self.backend(), super::Backend::Postgres) {
-                sqlx::query("analyze").execute(pool).await?;
-            } else {
-                sqlx::query("pragma optimize").execute(pool).await?;
-            }
+            sqlx::query(DB::AFTER_BULK_LOAD).execute(pool).await?;
         });
         // a bulk load ends with a compact search index
         self.tidy_search_index(1, u32::MAX).await?;

@@ -2,97 +2,16 @@
 //! history. A tag added to a live contact queues a run of every active workflow that
 //! it triggers in the same transaction as the tag, so no trigger is lost to a crash.
 
-use super::{from_millis, millis, on_db, BeginWrite, Dialect, Repo, RepoError, RepoResult};
+use super::sql::triggers::{active_workflows, ACTIVE_WORKFLOWS};
+use super::sql::{from_millis, millis, on_db, push_id_list, Binds, Dialect};
+use super::{Repo, RepoError, RepoResult};
 use crate::domain::workflow::deletes;
 use crate::domain::{
-    AccountId, Actor, ActiveWorkflow, BatchId, ContactId, Role, TagAuthority, TagTriggers, UserId, WorkflowAction, WorkflowDraft, WorkflowId,
+    AccountId, Actor, ActiveWorkflow, BatchId, ContactId, Role, TagTriggers, UserId, WorkflowAction, WorkflowDraft, WorkflowId,
     WorkflowStatus,
 };
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
-
-/// Contacts per statement of [`enqueue_tag_triggers`].
-pub(crate) const ENQUEUE_CHUNK: usize = 5_000;
-
-/// The account's active workflows, read by a tagging transaction to learn what its tag
-/// starts ([`TagTriggers`]).
-pub(crate) const ACTIVE_WORKFLOWS: &str = "select id, name, trigger_tag, actions from workflows where account_id = $1 and status = 'active'";
-
-pub(crate) fn active_workflows(rows: Vec<(i64, String, Option<String>, String)>) -> RepoResult<Vec<ActiveWorkflow>> {
-    rows.into_iter()
-        .map(|(id, name, trigger_tag, actions)| {
-            Ok(ActiveWorkflow {
-                id,
-                name,
-                trigger_tag: trigger_tag.unwrap_or_default(),
-                actions: serde_json::from_str(&actions).map_err(|e| RepoError::Internal(format!("workflow {id}: actions: {e}")))?,
-            })
-        })
-        .collect()
-}
-
-/// Refuses a tag on `contacts` contacts that would start deletions `by` did not agree
-/// to: a regular user may not (R1), an admin must type DELETE first (R5).
-pub(crate) fn check_tag_triggers(triggers: &TagTriggers, tag: &str, contacts: u64, by: TagAuthority) -> RepoResult<()> {
-    if contacts == 0 || triggers.deleting.is_empty() || by.may_start_deletions() {
-        return Ok(());
-    }
-    let what = triggers.explain(tag, contacts);
-    Err(if by.is_admin {
-        RepoError::ConfirmationRequired(format!("{what} Type DELETE to confirm."))
-    } else {
-        RepoError::Forbidden(format!("{what} Only an admin may delete contacts, so the tag was not added."))
-    })
-}
-
-/// Queues, at `now`, a run of the workflows `triggers.direct` for the contacts `ids`:
-/// those the caller's transaction has just given `tag`. Only those: another contact that
-/// got the same tag in the same millisecond (another request, or before the workflow
-/// was activated) is not theirs to queue; and only the workflows the caller checked, so
-/// one activated meanwhile does not run on a check it was not part of. Each run keeps
-/// who added the tag and whether they confirmed the deletions it starts.
-pub(crate) fn enqueue_tag_triggers<'a, DB>(
-    account: AccountId,
-    tag: &str,
-    now: i64,
-    ids: &[i64],
-    triggers: &TagTriggers,
-    by: TagAuthority,
-) -> Option<QueryBuilder<'a, DB>>
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    if triggers.direct.is_empty() || ids.is_empty() {
-        return None;
-    }
-    let mut qb = QueryBuilder::new(
-        "insert into workflow_runs (account_id, workflow_id, contact_id, created_at, triggered_by_user_id, delete_confirmed) select w.account_id, w.id, t.contact_id, ",
-    );
-    qb.push_bind(now)
-        .push(", ")
-        .push_bind(by.user.map(|u| u.0))
-        .push(", ")
-        .push_bind(i64::from(by.may_start_deletions()))
-        .push(" from workflows w join contact_tags t on t.account_id = w.account_id and t.tag = w.trigger_tag where w.account_id = ")
-        .push_bind(account.0)
-        .push(" and w.status = 'active' and w.trigger_tag = ")
-        .push_bind(tag.to_string())
-        .push(" and w.id in (");
-    let mut sep = qb.separated(", ");
-    for id in &triggers.direct {
-        sep.push_bind(*id);
-    }
-    qb.push(") and t.contact_id in (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
-    }
-    qb.push(")");
-    Some(qb)
-}
 
 #[derive(Debug, Clone)]
 pub struct Workflow {
@@ -187,12 +106,8 @@ fn describe(actions: &[WorkflowAction]) -> String {
 
 /// The `where` of a change to workflow `id`: the account's, and, unless `role` is an
 /// admin's, not one that deletes contacts as stored at the moment of the write.
-fn push_allowed<'a, DB>(qb: &mut QueryBuilder<'a, DB>, account: AccountId, id: WorkflowId, role: Role)
-where
-    DB: sqlx::Database,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    qb.push(" where id = ").push_bind(id.0).push(" and account_id = ").push_bind(account.0);
+fn push_allowed<DB: Dialect>(qb: &mut QueryBuilder<'_, DB>, account: AccountId, id: WorkflowId, role: Role) {
+    qb.push(" where id = ").bind_int(id.0).push(" and account_id = ").bind_int(account.0);
     if !role.is_admin() {
         qb.push(" and actions not like '%\"delete_contact\"%'");
     }
@@ -250,7 +165,7 @@ impl Repo {
         let actions = serde_json::to_string(&draft.actions).map_err(|e| RepoError::Internal(e.to_string()))?;
         let id: i64 = on_db!(self, |pool, DB| {
             // in a transaction, so that a failed commit is reported (see start_deletion)
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let id = sqlx::query_scalar(
                 "insert into workflows (account_id, name, status, trigger_tag, actions, created_at, updated_at)
                  values ($1, $2, 'draft', $3, $4, $5, $5) returning id",
@@ -351,7 +266,7 @@ impl Repo {
     pub async fn delete_workflow(&self, account: AccountId, id: WorkflowId, user: UserId, role: Role) -> RepoResult<()> {
         let wf = self.get_workflow(account, id).await?;
         let removed = on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let mut qb = QueryBuilder::<DB>::new("delete from workflows");
             push_allowed(&mut qb, account, id, role);
             let removed = qb.build().execute(&mut *tx).await?.rows_affected();
@@ -434,14 +349,14 @@ impl Repo {
     pub async fn claim_runs(&self, worker: &str, limit: i64, lease_ms: i64) -> RepoResult<Vec<ClaimedRun>> {
         let now = millis(self.now());
         Ok(on_db!(self, |pool, DB| {
-            let mut tx = pool.begin_write().await?;
+            let mut tx = DB::begin_write(pool).await?;
             let rows: Vec<ClaimedRun> = sqlx::query_as(&format!(
                 "update workflow_runs set state = 'running', claimed_by = $1, claim_until = $2
                  where id in (select id from workflow_runs
                               where state in ('queued', 'running') and (state = 'queued' or claim_until < $3)
                               order by id limit $4{})
                  returning id, account_id, workflow_id, contact_id, triggered_by_user_id, delete_confirmed",
-                _Dialect::SKIP_LOCKED
+                DB::SKIP_LOCKED
             ))
             .bind(worker)
             .bind(now + lease_ms)
@@ -504,7 +419,7 @@ impl Repo {
         let rows: Vec<i64> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where c.account_id = ");
             qb.push_bind(account.0).push(" and c.deleted_at is null and c.id in (");
-            super::contacts::push_id_list(&mut qb, ids);
+            push_id_list(&mut qb, ids);
             qb.push(")");
             qb.build_query_scalar().fetch_all(pool).await?
         });

@@ -265,7 +265,7 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
         match cols.contact(&record) {
             Err(why) => report.note(line, "rejected", why),
             Ok(c) => {
-                let who = crate::repo::contacts::display_name(&c.first_name, &c.last_name, c.email.as_ref().map(|e| e.as_str()));
+                let who = crate::domain::display_name(&c.first_name, &c.last_name, c.email.as_ref().map(|e| e.as_str()));
                 match repo.create_contact(user.account_id, &c, by).await {
                     Ok(id) => report.note(line, "created", format!("{who} (#{id})")),
                     Err(RepoError::Conflict(_)) => report.note(line, "skipped", format!("{who}: a contact with this email already exists")),
