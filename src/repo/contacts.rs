@@ -2,6 +2,7 @@
 //! one contact with its associated data (U7), creation and tags.
 
 use super::sql::{from_millis, millis, on_db, push_id_list, push_live_filter, push_live_selection, triggers, Binds, Dialect};
+use super::search::PageAsk;
 use super::{Repo, RepoError, RepoResult};
 use crate::domain::contact::MAX_TAGS_PER_CONTACT;
 use crate::domain::{
@@ -473,7 +474,8 @@ impl Repo {
         let ascending = matches!(page.cursor, Cursor::Before(_) | Cursor::Last);
         let mut rows: Vec<ContactRow> = on_db!(self, |pool, DB| {
             let mut qb = QueryBuilder::<DB>::new("");
-            if DB::push_search_page(&mut qb, account, filter, page.cursor, size + 1, CONTACT_COLUMNS) {
+            let ask = PageAsk { account, filter, cursor: page.cursor, limit: size + 1, columns: CONTACT_COLUMNS };
+            if DB::push_search_page(&mut qb, &ask) {
                 qb.build_query_as().fetch_all(pool).await?
             } else {
                 push_page_query(&mut qb, account, filter, page.cursor, size + 1);

@@ -3,8 +3,8 @@
 //! (R14) and purge (R9, R10).
 
 use super::sql::{
-    from_millis, millis, on_db, push_deleted_filter, push_deleted_filter_walk, push_id_list, retry_if, tx::is_transient, Binds, Dialect,
-    DEFAULT_CHUNK,
+    from_millis, millis, on_db, push_deleted_filter, push_deleted_filter_walk, push_id_list, push_ints, retry_if, tx::is_transient, Binds,
+    Dialect, DEFAULT_CHUNK,
 };
 use super::{Repo, RepoError, RepoResult};
 use crate::domain::restore_window::cutoff as restore_cutoff;
@@ -164,6 +164,87 @@ impl<'a> RestoreTarget<'a> {
             }
         }
     }
+}
+
+/// A deleted contact of a restore's chunk: id, email, deleted at, first and last name.
+type ChunkRow = (i64, Option<String>, i64, String, String);
+
+/// The chunk: the target's next deleted contacts after the cursor, in id order. On
+/// PostgreSQL they are locked in that order, so two restores of the same batch queue on
+/// the same first row instead of deadlocking; the second then finds the rows the first
+/// restored no longer deleted and skips them.
+fn chunk_query<DB: Dialect>(account: AccountId, target: &RestoreTarget<'_>, cursor: i64, limit: i64) -> QueryBuilder<'static, DB> {
+    let mut qb = QueryBuilder::new("select c.id, c.email, c.deleted_at, c.first_name, c.last_name from contacts c where c.account_id = ");
+    qb.bind_int(account.0).push(" and c.deleted_at is not null");
+    target.push(&mut qb, "c");
+    qb.push(" and c.id > ").bind_int(cursor).push(" order by c.id limit ").bind_int(limit).push(DB::FOR_UPDATE);
+    qb
+}
+
+/// The live contacts of the account that hold an email of the chunk's contacts: email,
+/// id, first and last name. `None` when no contact of the chunk has an email.
+fn email_holders_query<DB: Dialect>(account: AccountId, open: &[ChunkRow]) -> Option<QueryBuilder<'static, DB>> {
+    let emails: std::collections::BTreeSet<&str> = open.iter().filter_map(|r| r.1.as_deref()).collect();
+    if emails.is_empty() {
+        return None;
+    }
+    let mut qb = QueryBuilder::new("select email, id, first_name, last_name from contacts where account_id = ");
+    qb.bind_int(account.0).push(" and deleted_at is null and email in (");
+    for (i, e) in emails.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        qb.bind_text(*e);
+    }
+    qb.push(")");
+    Some(qb)
+}
+
+/// Decides which of the chunk's contacts inside the window come back (R13): one whose
+/// email a live contact holds stays deleted and is reported against it; of deleted twins
+/// sharing an email the most recently deleted comes back and the others are reported
+/// against it. Returns the ids to restore, and notes the conflicts and the first names
+/// in `step`.
+fn sort_out(mut open: Vec<ChunkRow>, live: Vec<(String, i64, String, String)>, step: &mut RestoreStep) -> Vec<i64> {
+    let mut holders: std::collections::HashMap<String, (i64, String)> = live
+        .into_iter()
+        .map(|(e, id, f, l)| {
+            let name = display_name(&f, &l, Some(&e));
+            (e, (id, name))
+        })
+        .collect();
+    open.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let mut back = Vec::with_capacity(open.len());
+    let mut names = Vec::new();
+    for (id, email, _, first, last) in open {
+        let name = display_name(&first, &last, email.as_deref());
+        if let Some(email) = email {
+            if let Some((holder, holder_name)) = holders.get(&email) {
+                step.conflicts.push(RestoreConflict { contact_id: id, name, email, live_contact_id: *holder, live_name: holder_name.clone() });
+                continue;
+            }
+            holders.insert(email, (id, name.clone()));
+        }
+        back.push(id);
+        names.push((id, name));
+    }
+    // in id order, as the restore walks them
+    names.sort_by_key(|n| n.0);
+    step.names = names.into_iter().take(NAMES_KEPT).map(|n| n.1).collect();
+    back
+}
+
+/// Brings `ids` back. `deleted_at > cutoff` on the updated row itself: PostgreSQL
+/// re-checks only these conditions should a purge have reached the row first.
+fn undelete_query<DB: Dialect>(ids: &[i64], now: i64, cutoff: i64) -> QueryBuilder<'static, DB> {
+    let mut qb = QueryBuilder::new(
+        "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
+         deletion_batch_id = null, updated_at = ",
+    );
+    qb.bind_int(now).push(" where deleted_at is not null and deleted_at > ").bind_int(cutoff).push(" and id in (");
+    push_ints(&mut qb, ids.iter().copied());
+    qb.push(")");
+    qb
 }
 
 fn require_admin_msg() -> RepoError {
@@ -444,90 +525,24 @@ impl Repo {
                 }
             };
 
-            // The chunk: the target's next deleted contacts after the cursor, in id order.
-            // On PostgreSQL they are locked in that order, so two restores of the same
-            // batch queue on the same first row instead of deadlocking; the second then
-            // finds the rows the first restored no longer deleted and skips them.
-            let mut qb = QueryBuilder::<DB>::new(
-                "select c.id, c.email, c.deleted_at, c.first_name, c.last_name from contacts c where c.account_id = ",
-            );
-            qb.push_bind(account.0).push(" and c.deleted_at is not null");
-            target.push(&mut qb, "c");
-            qb.push(" and c.id > ").push_bind(cursor).push(" order by c.id limit ").push_bind(limit).push(DB::FOR_UPDATE);
-            let rows: Vec<(i64, Option<String>, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<ChunkRow> = chunk_query::<DB>(account, target, cursor, limit).build_query_as().fetch_all(&mut *tx).await?;
             let mut step = RestoreStep {
                 scanned: rows.len() as u64,
                 cursor: rows.last().map_or(cursor, |r| r.0),
                 done: (rows.len() as i64) < limit,
                 ..RestoreStep::default()
             };
-
             // Past the window: refused even if purge has not run yet (R8).
-            let (expired, mut open): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.2 <= cutoff);
+            let (expired, open): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.2 <= cutoff);
             step.expired = expired.into_iter().map(|r| ContactId(r.0)).collect();
-
-            // Who holds each email now (R13): the live contacts of the account, then, as
-            // the chunk goes, the contacts it restores. Of deleted twins sharing an email
-            // the most recently deleted comes back and the others are reported against it.
-            let mut holders: std::collections::HashMap<String, (i64, String)> = std::collections::HashMap::new();
-            let emails: std::collections::BTreeSet<&str> = open.iter().filter_map(|r| r.1.as_deref()).collect();
-            if !emails.is_empty() {
-                let mut qb = QueryBuilder::<DB>::new("select email, id, first_name, last_name from contacts where account_id = ");
-                qb.push_bind(account.0).push(" and deleted_at is null and email in (");
-                let mut sep = qb.separated(", ");
-                for e in &emails {
-                    sep.push_bind(e.to_string());
-                }
-                qb.push(")");
-                let live: Vec<(String, i64, String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                holders.extend(live.into_iter().map(|(e, id, f, l)| {
-                    let name = display_name(&f, &l, Some(&e));
-                    (e, (id, name))
-                }));
-            }
-            open.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-            let mut back = Vec::with_capacity(open.len());
-            let mut names = Vec::new();
-            for (id, email, _, first, last) in open {
-                let name = display_name(&first, &last, email.as_deref());
-                match email {
-                    Some(email) => match holders.get(&email) {
-                        Some((holder, holder_name)) => step.conflicts.push(RestoreConflict {
-                            contact_id: id,
-                            name,
-                            email,
-                            live_contact_id: *holder,
-                            live_name: holder_name.clone(),
-                        }),
-                        None => {
-                            holders.insert(email, (id, name.clone()));
-                            back.push(id);
-                            names.push((id, name));
-                        }
-                    },
-                    None => {
-                        back.push(id);
-                        names.push((id, name));
-                    }
-                }
-            }
-            // in id order, as the restore walks them
-            names.sort_by_key(|n| n.0);
-            step.names = names.into_iter().take(NAMES_KEPT).map(|n| n.1).collect();
+            // Who holds each email now (R13): the live contacts of the account.
+            let holders: Vec<(String, i64, String, String)> = match email_holders_query::<DB>(account, &open) {
+                Some(mut qb) => qb.build_query_as().fetch_all(&mut *tx).await?,
+                None => Vec::new(),
+            };
+            let back = sort_out(open, holders, &mut step);
             if !back.is_empty() {
-                // `deleted_at > cutoff` on the updated row itself: PostgreSQL re-checks only
-                // these conditions should a purge have reached the row first
-                let mut qb = QueryBuilder::<DB>::new(
-                    "update contacts set deleted_at = null, deleted_by_user_id = null, deleted_by_workflow_id = null,
-                     deletion_batch_id = null, updated_at = ",
-                );
-                qb.push_bind(now).push(" where deleted_at is not null and deleted_at > ").push_bind(cutoff).push(" and id in (");
-                let mut sep = qb.separated(", ");
-                for id in &back {
-                    sep.push_bind(*id);
-                }
-                qb.push(")");
-                step.restored = qb.build().execute(&mut *tx).await?.rows_affected();
+                step.restored = undelete_query::<DB>(&back, now, cutoff).build().execute(&mut *tx).await?.rows_affected();
             }
 
             // The audit event, in the same transaction as the contacts it counts (R7).
@@ -591,14 +606,7 @@ impl Repo {
 
     /// Which of `ids` are live contacts of the account.
     async fn live_among(&self, account: AccountId, ids: &[ContactId]) -> RepoResult<std::collections::HashSet<i64>> {
-        let rows: Vec<i64> = on_db!(self, |pool, DB| {
-            let mut qb = QueryBuilder::<DB>::new("select c.id from contacts c where c.account_id = ");
-            qb.push_bind(account.0).push(" and c.deleted_at is null and c.id in (");
-            push_id_list(&mut qb, ids);
-            qb.push(")");
-            qb.build_query_scalar().fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().collect())
+        Ok(self.live_contact_ids(account, ids).await?.into_iter().map(|c| c.0).collect())
     }
 
     /// Permanently erases deleted contacts before their window ends (R14).

@@ -7,6 +7,26 @@
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+use crate::domain::{AccountId, ContactFilter, Cursor};
+
+/// One page of a search's matches, as the list asks for it: `limit` rows of `columns`
+/// (of `contacts c`) from `cursor`, newest first, or oldest first for
+/// [`Cursor::Before`] and [`Cursor::Last`].
+pub(crate) struct PageAsk<'a> {
+    pub account: AccountId,
+    pub filter: &'a ContactFilter,
+    pub cursor: Cursor,
+    pub limit: i64,
+    pub columns: &'a str,
+}
+
+impl PageAsk<'_> {
+    /// Whether the page is read in ascending id order (and turned around after).
+    pub fn ascending(&self) -> bool {
+        matches!(self.cursor, Cursor::Before(_) | Cursor::Last)
+    }
+}
+
 /// The shortest query the substring indexes of either engine can answer; a shorter
 /// one tests every row of the account.
 pub(crate) const TRIGRAM: usize = 3;

@@ -7,8 +7,8 @@
 //! search page reads the newest buckets one at a time (the function `search_page`,
 //! migration 0016). Counts, selections and pages with a tag read `contacts_search`.
 
-use super::has_trigram;
-use crate::domain::{AccountId, ContactFilter, Cursor};
+use super::{has_trigram, PageAsk};
+use crate::domain::{ContactFilter, Cursor};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 /// A search bucket holds the ids that share `id >> SEARCH_BUCKET_BITS` (16,384 ids),
@@ -45,22 +45,14 @@ fn bucketed(filter: &ContactFilter) -> Option<&str> {
     (filter.tag.is_none() && has_trigram(q)).then_some(q)
 }
 
-/// Appends the query of one page of a search by the bucket index: `limit` rows of
-/// `columns` from the cursor, newest first (or oldest first for [`Cursor::Before`] and
-/// [`Cursor::Last`]), read bucket by bucket from the live contact nearest the cursor,
-/// then past those buckets at once, by the PL/pgSQL function `search_page`, which plans
-/// its queries once per connection. False, with nothing written, when the bucket index
-/// cannot answer the filter.
-pub(crate) fn push_page(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    account: AccountId,
-    filter: &ContactFilter,
-    cursor: Cursor,
-    limit: i64,
-    columns: &str,
-) -> bool {
+/// Appends the query of one page of a search by the bucket index, read bucket by bucket
+/// from the live contact nearest the cursor, then past those buckets at once, by the
+/// PL/pgSQL function `search_page`, which plans its queries once per connection. False,
+/// with nothing written, when the bucket index cannot answer the filter.
+pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, page: &PageAsk<'_>) -> bool {
+    let PageAsk { account, filter, cursor, limit, columns } = *page;
     let Some(q) = bucketed(filter) else { return false };
-    let ascending = matches!(cursor, Cursor::Before(_) | Cursor::Last);
+    let ascending = page.ascending();
     qb.push(format!("select {columns} from search_page(")).push_bind(account.0).push(", ").push_bind(q.to_string()).push(", ");
     match cursor {
         Cursor::After(id) | Cursor::Before(id) => {

@@ -5,7 +5,7 @@
 //! [`TRIGRAM`](super::TRIGRAM) characters or more is a phrase of consecutive trigrams;
 //! a shorter one tests each contact with `like`.
 
-use super::{has_trigram, like_pattern};
+use super::{has_trigram, like_pattern, PageAsk};
 use crate::domain::{AccountId, ContactFilter, Cursor};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
@@ -46,20 +46,13 @@ pub(crate) fn push_contains(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountI
     }
 }
 
-/// Appends the query of one page of a search (with its tag, if any): `limit` rows of
-/// `columns` from the cursor, newest first (or oldest first for [`Cursor::Before`] and
-/// [`Cursor::Last`]), read from the index in rowid order. False, with nothing written,
-/// for a query too short for the index.
-pub(crate) fn push_page(
-    qb: &mut QueryBuilder<'_, Sqlite>,
-    account: AccountId,
-    filter: &ContactFilter,
-    cursor: Cursor,
-    limit: i64,
-    columns: &str,
-) -> bool {
+/// Appends the query of one page of a search (with its tag, if any), read from the
+/// index in rowid order. False, with nothing written, for a query too short for the
+/// index.
+pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, page: &PageAsk<'_>) -> bool {
+    let PageAsk { account, filter, cursor, limit, columns } = *page;
     let Some(phrase) = filter.q.as_deref().and_then(phrase) else { return false };
-    let dir = if matches!(cursor, Cursor::Before(_) | Cursor::Last) { "asc" } else { "desc" };
+    let dir = if page.ascending() { "asc" } else { "desc" };
     let (lo, hi) = search_keys(account);
     // a cursor id beyond the key span (a forged link) just pins to the span's end
     let offset = |id: i64| id.clamp(0, SEARCH_KEY_SPAN);

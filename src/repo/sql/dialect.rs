@@ -5,8 +5,8 @@
 //! (`DB::FOR_UPDATE`), how a write transaction begins (`DB::begin_write`), how a value
 //! is bound in a shared builder ([`Binds`]), and which search engine answers.
 
-use crate::domain::{AccountId, ContactFilter, Cursor};
-use crate::repo::search;
+use crate::domain::{AccountId, ContactFilter};
+use crate::repo::search::{self, PageAsk};
 use sqlx::{PgPool, Pool, Postgres, QueryBuilder, Sqlite, SqlitePool, Transaction};
 use std::future::Future;
 
@@ -80,15 +80,8 @@ pub(crate) trait Dialect: sqlx::Database {
     /// The search engine: appends the test that `c`'s search text contains `q`.
     fn push_contains(qb: &mut QueryBuilder<'_, Self>, account: AccountId, q: &str);
     /// Appends one page of a search read from the engine's own index in id order, when
-    /// it can answer `filter` so; false, with nothing written, when not.
-    fn push_search_page(
-        qb: &mut QueryBuilder<'_, Self>,
-        account: AccountId,
-        filter: &ContactFilter,
-        cursor: Cursor,
-        limit: i64,
-        columns: &str,
-    ) -> bool;
+    /// it can answer the page's filter so; false, with nothing written, when not.
+    fn push_search_page(qb: &mut QueryBuilder<'_, Self>, page: &PageAsk<'_>) -> bool;
     /// Appends what follows `select count(*) from ` to count a search's matches from the
     /// engine's index alone, when it can; false, with nothing written, when not.
     fn push_search_count(qb: &mut QueryBuilder<'_, Self>, account: AccountId, filter: &ContactFilter) -> bool;
@@ -97,6 +90,21 @@ pub(crate) trait Dialect: sqlx::Database {
     /// After personal data is erased (R10): removes what the search index and the log
     /// still hold of it.
     fn scrub_deleted_data(pool: &Pool<Self>) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// The binds of a backend: the same source for each, compiled against its own encoders.
+macro_rules! binds {
+    () => {
+        fn bind_int(qb: &mut QueryBuilder<'_, Self>, value: i64) {
+            qb.push_bind(value);
+        }
+        fn bind_opt_int(qb: &mut QueryBuilder<'_, Self>, value: Option<i64>) {
+            qb.push_bind(value);
+        }
+        fn bind_text(qb: &mut QueryBuilder<'_, Self>, value: String) {
+            qb.push_bind(value);
+        }
+    };
 }
 
 impl Dialect for Sqlite {
@@ -113,27 +121,12 @@ impl Dialect for Sqlite {
     fn begin_write(pool: &SqlitePool) -> impl Future<Output = Result<Transaction<'static, Sqlite>, sqlx::Error>> + Send {
         pool.begin_with("BEGIN IMMEDIATE")
     }
-    fn bind_int(qb: &mut QueryBuilder<'_, Sqlite>, value: i64) {
-        qb.push_bind(value);
-    }
-    fn bind_opt_int(qb: &mut QueryBuilder<'_, Sqlite>, value: Option<i64>) {
-        qb.push_bind(value);
-    }
-    fn bind_text(qb: &mut QueryBuilder<'_, Sqlite>, value: String) {
-        qb.push_bind(value);
-    }
+    binds!();
     fn push_contains(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, q: &str) {
         search::sqlite::push_contains(qb, account, q)
     }
-    fn push_search_page(
-        qb: &mut QueryBuilder<'_, Sqlite>,
-        account: AccountId,
-        filter: &ContactFilter,
-        cursor: Cursor,
-        limit: i64,
-        columns: &str,
-    ) -> bool {
-        search::sqlite::push_page(qb, account, filter, cursor, limit, columns)
+    fn push_search_page(qb: &mut QueryBuilder<'_, Sqlite>, page: &PageAsk<'_>) -> bool {
+        search::sqlite::push_page(qb, page)
     }
     fn push_search_count(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, filter: &ContactFilter) -> bool {
         search::sqlite::push_count(qb, account, filter)
@@ -164,27 +157,12 @@ impl Dialect for Postgres {
     fn begin_write(pool: &PgPool) -> impl Future<Output = Result<Transaction<'static, Postgres>, sqlx::Error>> + Send {
         pool.begin()
     }
-    fn bind_int(qb: &mut QueryBuilder<'_, Postgres>, value: i64) {
-        qb.push_bind(value);
-    }
-    fn bind_opt_int(qb: &mut QueryBuilder<'_, Postgres>, value: Option<i64>) {
-        qb.push_bind(value);
-    }
-    fn bind_text(qb: &mut QueryBuilder<'_, Postgres>, value: String) {
-        qb.push_bind(value);
-    }
+    binds!();
     fn push_contains(qb: &mut QueryBuilder<'_, Postgres>, _account: AccountId, q: &str) {
         search::postgres::push_contains(qb, q)
     }
-    fn push_search_page(
-        qb: &mut QueryBuilder<'_, Postgres>,
-        account: AccountId,
-        filter: &ContactFilter,
-        cursor: Cursor,
-        limit: i64,
-        columns: &str,
-    ) -> bool {
-        search::postgres::push_page(qb, account, filter, cursor, limit, columns)
+    fn push_search_page(qb: &mut QueryBuilder<'_, Postgres>, page: &PageAsk<'_>) -> bool {
+        search::postgres::push_page(qb, page)
     }
     fn push_search_count(_qb: &mut QueryBuilder<'_, Postgres>, _account: AccountId, _filter: &ContactFilter) -> bool {
         // the general count, narrowed by `push_contains`, reads the same index
