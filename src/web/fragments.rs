@@ -35,24 +35,14 @@ impl FromRequest for Htmx {
 
 #[derive(Template)]
 #[template(path = "_alert.html")]
-pub struct AlertFragment {
-    pub kind: String,
-    pub text: String,
-    pub action: Option<(String, String)>,
-    pub post: bool,
-    pub details: Vec<(String, Option<(String, String)>)>,
-    pub csrf: String,
+struct AlertFragment {
+    flash: Flash,
+    csrf: String,
 }
 
-impl AlertFragment {
-    pub fn from_flash(f: Flash, csrf: String) -> Self {
-        AlertFragment { kind: f.kind, text: f.text, action: f.link, post: f.post, details: f.details, csrf }
-    }
-}
-
-/// `flash` as the alert an htmx request swaps into `#alerts`.
+/// `flash` as the alert an htmx request swaps into `#alerts`, as a page shows it.
 pub fn alert_html(session: &TypedSession, flash: Flash) -> WebResult<String> {
-    Ok(AlertFragment::from_flash(flash, session.csrf_token()?).render()?)
+    Ok(AlertFragment { flash, csrf: session.csrf_token()? }.render()?)
 }
 
 /// The answer to a change made in place: `body` for `#alerts`, and the event that tells
