@@ -7,6 +7,8 @@ use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{ContactId, UserZone, When};
 use crate::repo::{BulkJob, JobId, Repo};
 use super::form::query_fields;
+use super::fragments::contacts_changed;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -179,15 +181,12 @@ pub async fn progress(
     let id = job_id(&path)?;
     let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
     let alert = query_fields(&req).get("in") == Some("alert");
-    let mut res = render(&ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? })?;
-    if !job.is_active() {
-        // the list refreshes once the job has finished
-        res.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("hx-trigger"),
-            actix_web::http::header::HeaderValue::from_static("contacts-changed"),
-        );
+    let fragment = ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? };
+    if job.is_active() {
+        return render(&fragment);
     }
-    Ok(res)
+    // the list refreshes once the job has finished
+    Ok(contacts_changed(StatusCode::OK, fragment.render()?))
 }
 
 /// `POST /bulk-actions/{id}/cancel`: stop; what is deleted stays deleted and restorable.
