@@ -2,7 +2,7 @@
 //! contact page (U7), creating contacts and tagging.
 
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
+use super::form::Fields;
 use super::fragments::{alert_html, alert_in_place, contacts_changed, Htmx};
 use super::page::{plural, render, render_status, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, DeletionOutcome, DeletionReport, JobId, PageRequest, Repo, RepoError};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -392,16 +392,15 @@ struct ContactsCount {
 /// `GET /contacts/count` (`q`, `tag`): the exact number of live contacts matching a
 /// search, as data the list page's script reads into its header, pager and select-all
 /// banner (U2). A search's page loads it after showing its rows.
-pub async fn count(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let filter = query_fields(&req).filter()?;
+pub async fn count(CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let filter = f.filter()?;
     let total = repo.count_contacts(user.account_id, &filter).await?;
     render(&ContactsCount { total, total_text: total_text(total, !filter.is_empty()), count_text: plural(total, "contact", "contacts") })
 }
 
 /// `GET /contacts`: the page, or only its results for htmx (search as you type,
 /// pagination, refresh after a bulk action).
-pub async fn list(req: HttpRequest, htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn list(htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let list = load_list(&repo, &user, &f).await?;
     if htmx.wants_fragment() {
         return render(&ContactsResults { list });
@@ -499,8 +498,7 @@ fn selection_query(sel: &Selection) -> String {
 
 /// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
 /// what will be removed and the pre-delete warnings (U4). Admins only.
-pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn delete_preview(AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let sel = f.selection(None)?;
     let impact = repo.deletion_impact(user.account_id, &sel, Some(user.id)).await?;
     if impact.contacts == 0 {

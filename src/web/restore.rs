@@ -3,7 +3,7 @@
 
 use super::contacts::rfc3339;
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
+use super::form::Fields;
 use super::fragments::Htmx;
 use crate::domain::{DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, RestoreSelection, Selection};
 use crate::repo::DeletedCursor;
@@ -16,7 +16,7 @@ use crate::repo::deletion::DEFAULT_CHUNK;
 use crate::repo::{DeletedContact, DeletionSummary, QueuedRestore, Repo, RestoreConflict, RestoreReport};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 pub struct DeletedView {
@@ -99,8 +99,7 @@ fn options(values: impl IntoIterator<Item = (String, String)>, current: &str) ->
 
 /// `GET /contacts/restore`: the deleted contacts the filters keep, in the chosen order,
 /// a page at a time (U6).
-pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let filter = deleted_filter(&f)?;
     let sort = DeletedSort::parse(f.get("sort"), f.get("dir"))?;
     let after = page_cursor(&f, sort)?;
@@ -330,13 +329,7 @@ fn inline_chunk(bulk: &BulkSettings) -> i64 {
 /// rows), or `select_all=true` with the page's filters, `as_of` and `exclude`. A filter
 /// selection larger than a deletion does inside a request is restored by a background
 /// job (L1), like a large deletion's restore.
-pub async fn restore(
-    session: TypedSession,
-    AdminUser(user): AdminUser,
-    repo: web::Data<Repo>,
-    bulk: web::Data<BulkSettings>,
-    f: Fields,
-) -> WebResult<HttpResponse> {
+pub async fn restore(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, bulk: web::Data<BulkSettings>, f: Fields) -> WebResult<HttpResponse> {
     let sel = restore_selection(&f, repo.now())?;
     let all_matching = matches!(sel, RestoreSelection::AllMatching { .. });
     if all_matching {

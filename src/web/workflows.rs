@@ -2,14 +2,14 @@
 //! one contact, and the run history.
 
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
+use super::form::Fields;
 use super::page::{render, render_status, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
 use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, TagName, UserZone, When, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
 use crate::repo::{from_millis, Cursor, PageRequest, Repo, Workflow};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 /// Editor rows shown: the workflow's actions plus blank rows up to a few.
@@ -250,9 +250,8 @@ struct PickerResults {
 }
 
 /// `GET /workflows/{id}/contacts?q=`: the test's contact picker (htmx).
-pub async fn picker(req: HttpRequest, path: web::Path<String>, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+pub async fn picker(path: web::Path<String>, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
-    let f = query_fields(&req);
     let filter = ContactFilter::parse(f.get("q"), None)?;
     let page = repo.list_contacts(user.account_id, &filter, PageRequest { cursor: Cursor::First, size: 10 }).await?;
     let contacts = page.contacts.iter().map(|c| (c.id, c.display_name(), c.email.clone().unwrap_or_default())).collect();
@@ -274,15 +273,8 @@ struct TestPreview {
 }
 
 /// `GET /workflows/{id}/test?contact_id=`: exactly what the actions will do (W2).
-pub async fn test_preview(
-    req: HttpRequest,
-    path: web::Path<String>,
-    session: TypedSession,
-    CurrentUser(user): CurrentUser,
-    repo: web::Data<Repo>,
-) -> WebResult<HttpResponse> {
+pub async fn test_preview(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
-    let f = query_fields(&req);
     let cid = ContactId::parse(f.get("contact_id").unwrap_or(""))?;
     let c = repo
         .get_contact(user.account_id, cid)
