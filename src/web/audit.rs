@@ -2,12 +2,12 @@
 //! activations, with a one-click restore of a deletion's batch (R12).
 
 use super::error::{AppError, WebResult};
-use super::form::query_fields;
+use super::form::Fields;
 use super::page::{render, thousands, PageCtx};
 use super::session::{AdminUser, TypedSession};
 use crate::domain::When;
 use crate::repo::{AuditAction, AuditFilter, Repo};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 pub struct EventView {
@@ -51,8 +51,7 @@ fn action_label(a: &str) -> &'static str {
 }
 
 /// `GET /audit` (admins).
-pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let action = match f.get("action").filter(|a| !a.is_empty()) {
         None => None,
         Some(a) => Some(AuditAction::parse(a).ok_or_else(|| AppError::BadRequest(format!("Unknown kind of event \"{}\".", a.chars().take(40).collect::<String>())))?),

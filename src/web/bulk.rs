@@ -6,8 +6,10 @@ use super::page::{plural, render, see_other, thousands, PageCtx};
 use super::session::{AdminUser, Flash, TypedSession};
 use crate::domain::{ContactId, UserZone, When};
 use crate::repo::{BulkJob, JobId, Repo};
-use super::form::query_fields;
-use actix_web::{web, HttpRequest, HttpResponse};
+use super::form::Fields;
+use super::fragments::contacts_changed;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 pub struct JobView {
@@ -169,25 +171,16 @@ fn job_id(raw: &str) -> WebResult<JobId> {
 }
 
 /// `GET /bulk-actions/{id}/progress`: the live progress bar (htmx polls it).
-pub async fn progress(
-    req: HttpRequest,
-    path: web::Path<String>,
-    session: TypedSession,
-    AdminUser(user): AdminUser,
-    repo: web::Data<Repo>,
-) -> WebResult<HttpResponse> {
+pub async fn progress(path: web::Path<String>, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let id = job_id(&path)?;
     let job = repo.bulk_job(user.account_id, id).await?.ok_or_else(|| AppError::NotFound("There is no such job in this account.".into()))?;
-    let alert = query_fields(&req).get("in") == Some("alert");
-    let mut res = render(&ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? })?;
-    if !job.is_active() {
-        // the list refreshes once the job has finished
-        res.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("hx-trigger"),
-            actix_web::http::header::HeaderValue::from_static("contacts-changed"),
-        );
+    let alert = f.get("in") == Some("alert");
+    let fragment = ProgressFragment { job: JobView::new(&job, user.zone), alert, csrf: session.csrf_token()? };
+    if job.is_active() {
+        return render(&fragment);
     }
-    Ok(res)
+    // the list refreshes once the job has finished
+    Ok(contacts_changed(StatusCode::OK, fragment.render()?))
 }
 
 /// `POST /bulk-actions/{id}/cancel`: stop; what is deleted stays deleted and restorable.

@@ -2,17 +2,17 @@
 //! contact page (U7), creating contacts and tagging.
 
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
-use super::fragments::{alert_html, contacts_changed, Htmx};
-use super::page::{plural, render, see_other, thousands, PageCtx};
+use super::form::Fields;
+use super::fragments::{alert_html, alert_in_place, contacts_changed, Htmx};
+use super::page::{plural, render, render_status, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
     ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
     DeleteReason, TagName, UserZone, When,
 };
-use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, DeletionOutcome, PageRequest, Repo, RepoError};
+use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, DeletionOutcome, DeletionReport, JobId, PageRequest, Repo, RepoError};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -392,16 +392,15 @@ struct ContactsCount {
 /// `GET /contacts/count` (`q`, `tag`): the exact number of live contacts matching a
 /// search, as data the list page's script reads into its header, pager and select-all
 /// banner (U2). A search's page loads it after showing its rows.
-pub async fn count(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let filter = query_fields(&req).filter()?;
+pub async fn count(CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+    let filter = f.filter()?;
     let total = repo.count_contacts(user.account_id, &filter).await?;
     render(&ContactsCount { total, total_text: total_text(total, !filter.is_empty()), count_text: plural(total, "contact", "contacts") })
 }
 
 /// `GET /contacts`: the page, or only its results for htmx (search as you type,
 /// pagination, refresh after a bulk action).
-pub async fn list(req: HttpRequest, htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn list(htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let list = load_list(&repo, &user, &f).await?;
     if htmx.wants_fragment() {
         return render(&ContactsResults { list });
@@ -499,8 +498,7 @@ fn selection_query(sel: &Selection) -> String {
 
 /// `GET /contacts/delete-preview`: the body of the delete modal, with the counts of
 /// what will be removed and the pre-delete warnings (U4). Admins only.
-pub async fn delete_preview(req: HttpRequest, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn delete_preview(AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let sel = f.selection(None)?;
     let impact = repo.deletion_impact(user.account_id, &sel, Some(user.id)).await?;
     if impact.contacts == 0 {
@@ -551,6 +549,34 @@ async fn count_confirmation(
     Ok(CountConfirmation::parse(f.get("confirm_count"), count, deleted_since, &user.account_name))
 }
 
+/// A delete form that passed its checks (R1, R5, R6): the typed DELETE, a readable
+/// reason, a selection of this account's contacts as of now that holds some, and for
+/// every contact of the account the typed count.
+struct CheckedDelete {
+    confirmed: DeleteConfirmation,
+    sel: Selection,
+    reason: Option<DeleteReason>,
+    count: i64,
+    /// Sent from a contact's page, which reloads: the list's alert is not there.
+    from_contact_page: bool,
+}
+
+impl CheckedDelete {
+    async fn from_form(repo: &Repo, user: &crate::repo::UserInfo, f: &Fields) -> WebResult<Self> {
+        let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
+        let sel = f.selection(None)?.not_after(repo.now());
+        let reason = DeleteReason::parse(f.get("reason"))?;
+        let count = repo.count_selection(user.account_id, &sel).await?;
+        if count == 0 {
+            return Err(nothing_to_delete());
+        }
+        if deletes_everything(repo, user.account_id, count).await? {
+            count_confirmation(repo, user, &sel, count, f).await??;
+        }
+        Ok(CheckedDelete { confirmed, sel, reason, count, from_contact_page: f.get("origin") == Some("contact") })
+    }
+}
+
 /// `POST /contacts/delete` (R1, R5, R6): admins only; the confirmation must read
 /// `DELETE` (and, for every contact of the account, the count); ids must be this
 /// account's; then the repository deletes and audits, or queues a background job.
@@ -562,52 +588,48 @@ pub async fn delete(
     bulk: web::Data<crate::config::BulkSettings>,
     f: Fields,
 ) -> WebResult<HttpResponse> {
-    let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
-    let sel = f.selection(None)?.not_after(repo.now());
-    let reason = DeleteReason::parse(f.get("reason"))?;
-    let count = repo.count_selection(user.account_id, &sel).await?;
-    if count == 0 {
-        return Err(nothing_to_delete());
-    }
-    if deletes_everything(&repo, user.account_id, count).await? {
-        count_confirmation(&repo, &user, &sel, count, &f).await??;
-    }
-    let reason = reason.as_ref().map(DeleteReason::as_str);
-    let from_contact_page = f.get("origin") == Some("contact");
-    match repo.delete_or_queue(user.account_id, user.id, &sel, reason, confirmed, (count, bulk.threshold)).await? {
-        DeletionOutcome::Queued { job, count } => {
-            let flash = Flash::success(format!(
-                "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
-                plural(count, "contact", "contacts")
-            ))
-            .with_link("Open Bulk actions", "/bulk-actions");
-            if htmx.request && !from_contact_page {
-                // one message that follows the job, then says what it did (_job_progress.html)
-                let body = match repo.bulk_job(user.account_id, job).await? {
-                    Some(j) => super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?,
-                    None => alert_html(&session, flash)?,
-                };
-                return Ok(contacts_changed(StatusCode::ACCEPTED, body));
-            }
-            session.flash(flash);
+    let d = CheckedDelete::from_form(&repo, &user, &f).await?;
+    let reason = d.reason.as_ref().map(DeleteReason::as_str);
+    let in_place = htmx.request && !d.from_contact_page;
+    match repo.delete_or_queue(user.account_id, user.id, &d.sel, reason, d.confirmed, (d.count, bulk.threshold)).await? {
+        DeletionOutcome::Deleted(report) if report.deleted == 0 => Err(nothing_to_delete()),
+        DeletionOutcome::Deleted(report) if in_place => alert_in_place(&session, deleted_flash(&report)),
+        DeletionOutcome::Deleted(report) => {
+            session.flash(deleted_flash(&report));
+            Ok(htmx.redirect("/contacts"))
+        }
+        DeletionOutcome::Queued { job, count } if in_place => {
+            Ok(contacts_changed(StatusCode::ACCEPTED, queued_alert(&repo, &session, &user, job, count).await?))
+        }
+        DeletionOutcome::Queued { count, .. } => {
+            session.flash(queued_flash(count));
             Ok(see_other("/bulk-actions"))
         }
-        DeletionOutcome::Deleted(report) if report.deleted == 0 => Err(nothing_to_delete()),
-        DeletionOutcome::Deleted(report) => {
-            let flash = Flash::success(format!(
-                "Deleted {}. You can restore them for 60 days; their conversations, notes, tasks and other data are gone for good.",
-                plural(report.deleted as i64, "contact", "contacts")
-            ))
-            .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch));
-            if htmx.request && !from_contact_page {
-                return Ok(contacts_changed(StatusCode::OK, alert_html(&session, flash)?));
-            }
-            session.flash(flash);
-            if htmx.request {
-                return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", "/contacts")).finish());
-            }
-            Ok(see_other("/contacts"))
-        }
+    }
+}
+
+fn deleted_flash(report: &DeletionReport) -> Flash {
+    Flash::success(format!(
+        "Deleted {}. You can restore them for 60 days; their conversations, notes, tasks and other data are gone for good.",
+        plural(report.deleted as i64, "contact", "contacts")
+    ))
+    .with_post_action("Undo: restore this deletion", format!("/batches/{}/restore", report.batch))
+}
+
+fn queued_flash(count: i64) -> Flash {
+    Flash::success(format!(
+        "Deleting {} in the background. You can follow it here or on the Bulk actions page; contacts it deletes can be restored for 60 days.",
+        plural(count, "contact", "contacts")
+    ))
+    .with_link("Open Bulk actions", "/bulk-actions")
+}
+
+/// The alert of a queued deletion: one message that follows the job, then says what it
+/// did (_job_progress.html).
+async fn queued_alert(repo: &Repo, session: &TypedSession, user: &crate::repo::UserInfo, job: JobId, count: i64) -> WebResult<String> {
+    match repo.bulk_job(user.account_id, job).await? {
+        Some(j) => Ok(super::bulk::ProgressFragment { job: super::bulk::JobView::new(&j, user.zone), alert: true, csrf: session.csrf_token()? }.render()?),
+        None => alert_html(session, queued_flash(count)),
     }
 }
 
@@ -667,7 +689,7 @@ async fn deleting_note(repo: &Repo, user: &crate::repo::UserInfo, tag: &TagName,
 
 /// `POST /contacts/tags`: bulk Add tag for the selection (select-all included). A tag
 /// that starts workflows that delete needs an admin and the typed DELETE (R1, R5).
-pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
+pub async fn bulk_tag(htmx: Htmx, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let tag = TagName::parse(f.get("tag_name").unwrap_or(""))?;
     let sel = f.selection(None)?.not_after(repo.now());
     let confirm = tag_confirmation(&f)?;
@@ -691,8 +713,7 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
             everything: everything.map(|n| (n, thousands(n))),
             account: user.account_name.clone(),
         };
-        let body = TagConfirmFragment { form }.render()?;
-        Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body))
+        render_status(StatusCode::CONFLICT, &TagConfirmFragment { form })
     };
     if let (Some(count), Some(_)) = (everything, confirm) {
         if let Err(refused) = count_confirmation(&repo, &user, &sel, count, &f).await? {
@@ -714,8 +735,8 @@ pub async fn bulk_tag(req: HttpRequest, session: TypedSession, CurrentUser(user)
     if note.is_some() {
         flash = flash.with_link("Open Restore", "/contacts/restore");
     }
-    if req.headers().contains_key("HX-Request") {
-        return Ok(contacts_changed(StatusCode::OK, alert_html(&session, flash)?));
+    if htmx.request {
+        return alert_in_place(&session, flash);
     }
     session.flash(flash);
     Ok(see_other("/contacts"))
@@ -854,8 +875,7 @@ pub async fn add_tag(path: web::Path<String>, session: TypedSession, CurrentUser
                 everything: None,
                 account: page.user.account_name.clone(),
             };
-            let body = TagConfirmPage { page, form }.render()?;
-            return Ok(HttpResponse::Conflict().content_type("text/html; charset=utf-8").body(body));
+            return render_status(StatusCode::CONFLICT, &TagConfirmPage { page, form });
         }
         other => other?,
     };
@@ -963,7 +983,7 @@ pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo:
             Ok(see_other(&format!("/contacts/{id}")))
         }
         Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_))) => {
-            let status = if matches!(e, AppError::Conflict(_)) { 409 } else { 400 };
+            let status = if matches!(e, AppError::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
             let page = PageCtx::new(&session, &user, "contacts", "Add contact")?;
             let tpl = NewContactPage {
                 page,
@@ -976,10 +996,7 @@ pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo:
                 tags: f.get("tags").unwrap_or("").into(),
                 confirm_needed,
             };
-            let body = tpl.render()?;
-            Ok(HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST))
-                .content_type("text/html; charset=utf-8")
-                .body(body))
+            render_status(status, &tpl)
         }
         Err(e) => Err(e),
     }

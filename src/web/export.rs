@@ -2,12 +2,12 @@
 //! streamed a page at a time so memory stays flat at a million rows.
 
 use super::error::WebResult;
-use super::form::query_fields;
+use super::form::Fields;
 use super::session::CurrentUser;
 use crate::domain::{AccountId, Selection};
 use crate::repo::{ContactRow, Repo};
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 const EXPORT_PAGE: i64 = 2000;
 pub const CSV_HEADER: [&str; 8] = ["id", "first_name", "last_name", "email", "phone", "company", "tags", "created_at"];
@@ -90,8 +90,7 @@ struct ExportState {
 
 /// `GET /contacts/export.csv`: the same selection parameters as delete; for
 /// `select_all` without `as_of`, "as of now".
-pub async fn export(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn export(CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let sel = f.selection(Some(repo.now()))?;
     let name = match &sel {
         Selection::Ids(ids) if ids.len() == 1 => format!("contact-{}.csv", ids[0]),

@@ -107,8 +107,3 @@ impl FromRequest for Fields {
         })
     }
 }
-
-/// The query string's fields, for handlers that also read a body.
-pub fn query_fields(req: &HttpRequest) -> Fields {
-    Fields::parse(req.query_string().as_bytes())
-}

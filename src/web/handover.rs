@@ -47,12 +47,8 @@ async fn move_item(kind: Handover, htmx: Htmx, path: web::Path<(String, String)>
         Handover::Appointment => "Appointment",
     };
     session.flash(Flash::success(format!("{what} moved to {}.", to.as_str())).with_link("Open that contact", format!("/contacts/{target}")));
-    let back = format!("/contacts/{contact}");
-    if htmx.request {
-        // the form was sent in place (its errors show beside it): the page reloads
-        return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", back)).finish());
-    }
-    Ok(see_other(&back))
+    // a form sent in place (its errors show beside it) reloads the page
+    Ok(htmx.redirect(&format!("/contacts/{contact}")))
 }
 
 /// `POST /contacts/{id}/opportunities/{opp}/move` (`to_email`).

@@ -4,11 +4,12 @@
 
 use super::error::{AppError, WebResult};
 use super::middleware::MAX_UPLOAD_BYTES;
-use super::page::{render, PageCtx};
+use super::page::{render, render_status, PageCtx};
 use super::session::{CurrentUser, TypedSession};
 use crate::domain::{NewContact, TagName};
 use crate::repo::{Repo, RepoError};
 use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
@@ -218,11 +219,7 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
         .clone();
     let cols = match Columns::from_header(&header) {
         Ok(c) => c,
-        Err(AppError::BadRequest(msg)) => {
-            let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
-            let body = ImportPage { page, report: None, error: Some(msg), confirm_needed: false }.render()?;
-            return Ok(HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(body));
-        }
+        Err(AppError::BadRequest(msg)) => return refused(&session, &user, StatusCode::BAD_REQUEST, msg, false),
         Err(e) => return Err(e),
     };
     // Tags that start workflows that delete: a regular user may not import them (R1),
@@ -230,15 +227,32 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
     let by = crate::domain::TagAuthority::person(user.id, user.role, confirm);
     let deleting = deleting_tags(&repo, user.account_id, file.path(), &cols).await?;
     if !deleting.is_empty() && !by.may_start_deletions() {
-        let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
         let (status, error) = if user.role.is_admin() {
-            (actix_web::http::StatusCode::CONFLICT, format!("{} Choose the file again and type DELETE to import it; nothing was imported.", deleting.join(" ")))
+            (StatusCode::CONFLICT, format!("{} Choose the file again and type DELETE to import it; nothing was imported.", deleting.join(" ")))
         } else {
-            (actix_web::http::StatusCode::FORBIDDEN, format!("{} Only an admin may delete contacts, so nothing was imported.", deleting.join(" ")))
+            (StatusCode::FORBIDDEN, format!("{} Only an admin may delete contacts, so nothing was imported.", deleting.join(" ")))
         };
-        let body = ImportPage { page, report: None, error: Some(error), confirm_needed: user.role.is_admin() }.render()?;
-        return Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body));
+        return refused(&session, &user, status, error, user.role.is_admin());
     }
+    let report = import_rows(&repo, &user, &mut reader, &cols, by).await?;
+    let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
+    render(&ImportPage { page, report: Some(report), error: None, confirm_needed: false })
+}
+
+/// The import page again with `error`, as a `status` response: nothing was imported.
+fn refused(session: &TypedSession, user: &crate::repo::UserInfo, status: StatusCode, error: String, confirm_needed: bool) -> WebResult<HttpResponse> {
+    let page = PageCtx::new(session, user, "contacts", "Import contacts")?;
+    render_status(status, &ImportPage { page, report: None, error: Some(error), confirm_needed })
+}
+
+/// Creates a contact for each row after the header, and reports on every row.
+async fn import_rows(
+    repo: &Repo,
+    user: &crate::repo::UserInfo,
+    reader: &mut csv::Reader<std::fs::File>,
+    cols: &Columns,
+    by: crate::domain::TagAuthority,
+) -> WebResult<ImportReport> {
     let mut report = ImportReport::default();
     let mut record = csv::StringRecord::new();
     let mut line = 1u64;
@@ -277,6 +291,5 @@ pub async fn import(session: TypedSession, CurrentUser(user): CurrentUser, repo:
             }
         }
     }
-    let page = PageCtx::new(&session, &user, "contacts", "Import contacts")?;
-    render(&ImportPage { page, report: Some(report), error: None, confirm_needed: false })
+    Ok(report)
 }

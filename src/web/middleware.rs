@@ -3,6 +3,7 @@
 //! translation of "not signed in" into a redirect to the login page.
 
 use super::error::{htmx_error_response, AppError};
+use super::fragments::Htmx;
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,10 +20,6 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Largest sign-in form accepted (an email, a password, the token and `next`).
 pub const MAX_LOGIN_BODY_BYTES: usize = 16 * 1024;
 
-fn is_htmx(req: &ServiceRequest) -> bool {
-    req.headers().contains_key("HX-Request")
-}
-
 /// Whether responses carry `Strict-Transport-Security`: on when the server is told it
 /// is reached over https (`--secure-cookies`); over plain http the header would be
 /// ignored by browsers, and a development server must not pin `localhost` to https.
@@ -34,7 +31,7 @@ fn hsts_on(req: &ServiceRequest) -> bool {
 }
 
 fn reject(req: ServiceRequest, err: AppError) -> ServiceResponse<BoxBody> {
-    let mut res = if is_htmx(&req) { htmx_error_response(&err) } else { err.error_response() };
+    let mut res = if Htmx::from_headers(req.headers()).request { htmx_error_response(&err) } else { err.error_response() };
     // The CSRF guard sits outside `headers`: its refusals need the headers too.
     security_headers(res.headers_mut(), hsts_on(&req));
     req.into_response(res)
@@ -177,7 +174,7 @@ pub async fn csrf(mut req: ServiceRequest, next: Next<impl MessageBody + 'static
 /// Security headers on every response, and error pages fitted to the request: a
 /// sign-in redirect for anonymous page loads, an alert fragment for htmx requests.
 pub async fn headers(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
-    let htmx = is_htmx(&req);
+    let htmx = Htmx::from_headers(req.headers()).request;
     let hsts = hsts_on(&req);
     let is_get = req.method() == Method::GET;
     let path = req.path().to_string();

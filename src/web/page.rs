@@ -4,6 +4,7 @@
 use super::error::{AppError, WebResult};
 use super::session::{Flash, TypedSession};
 use crate::repo::UserInfo;
+use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 
@@ -57,8 +58,17 @@ impl PageCtx {
 }
 
 pub fn render<T: Template>(tpl: &T) -> WebResult<HttpResponse> {
-    let body = tpl.render().map_err(AppError::from)?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    render_status(StatusCode::OK, tpl)
+}
+
+/// `tpl` as a `status` response: a form shown again with its error (400), a question
+/// it must answer first (409).
+pub fn render_status<T: Template>(status: StatusCode, tpl: &T) -> WebResult<HttpResponse> {
+    Ok(html(status, tpl.render().map_err(AppError::from)?))
+}
+
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }
 
 /// 303 See Other to `location` (STYLE §8: form posts end with a redirect).

@@ -13,13 +13,13 @@
 use super::contacts::{filter_slug, rfc3339};
 use super::error::{AppError, WebResult};
 use super::export::{csv_chunk, neutralize};
-use super::form::query_fields;
+use super::form::Fields;
 use super::session::CurrentUser;
 use crate::domain::{AccountId, ContactId, Selection};
 use crate::repo::export::{RecordCursor, RecordTable, Value, FILES_TABLE, RECORD_TABLES};
 use crate::repo::{Repo, RepoError};
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{Datelike, Timelike, Utc};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -48,8 +48,7 @@ const QUEUE: usize = 4;
 
 /// `GET /contacts/export.zip`: the same selection parameters as the CSV export
 /// (repeated `ids`, or `select_all` with `q`, `tag`, `as_of` and `exclude`).
-pub async fn export(req: HttpRequest, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn export(CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let sel = f.selection(Some(repo.now()))?;
     let account = user.account_id;
     let count = repo.count_selection(account, &sel).await?;

@@ -3,17 +3,20 @@
 
 use super::contacts::rfc3339;
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
+use super::form::Fields;
+use super::fragments::Htmx;
 use crate::domain::{DeletedFilter, DeletedSort, DeletedSortKey, DeletedWithin, RestoreSelection, Selection};
 use crate::repo::DeletedCursor;
 use super::page::{plural, render, see_other, PageCtx};
 use crate::domain::name_list;
 use super::session::{AdminUser, Flash, TypedSession};
-use crate::domain::{Actor, BatchId, DeleteConfirmation, When};
+use crate::domain::{Actor, BatchId, DeleteConfirmation, UserZone, When};
 use crate::config::BulkSettings;
 use crate::repo::deletion::DEFAULT_CHUNK;
-use crate::repo::{QueuedRestore, Repo, RestoreConflict, RestoreReport};
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::repo::{DeletedContact, DeletionSummary, QueuedRestore, Repo, RestoreConflict, RestoreReport};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 pub struct DeletedView {
@@ -96,16 +99,10 @@ fn options(values: impl IntoIterator<Item = (String, String)>, current: &str) ->
 
 /// `GET /contacts/restore`: the deleted contacts the filters keep, in the chosen order,
 /// a page at a time (U6).
-pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
-    let f = query_fields(&req);
+pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let filter = deleted_filter(&f)?;
     let sort = DeletedSort::parse(f.get("sort"), f.get("dir"))?;
-    let after = match (f.get("after").filter(|a| !a.is_empty()), f.get("key")) {
-        (None, _) => None,
-        (Some(id), key) => Some(
-            DeletedCursor::parse(sort, key.unwrap_or(""), id).ok_or_else(|| AppError::BadRequest("That page link is not valid.".into()))?,
-        ),
-    };
+    let after = page_cursor(&f, sort)?;
     let now = repo.now();
     let account = user.account_id;
     let page_rows = repo.deleted_contacts(account, &filter, sort, after.as_ref(), 50).await?;
@@ -132,7 +129,67 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
         restore_url(&p)
     };
 
-    let headers = [(DeletedSortKey::Name, "Name"), (DeletedSortKey::Deleted, "Deleted"), (DeletedSortKey::By, "Deleted by"), (DeletedSortKey::Left, "Time left")]
+    let people = repo.account_people(account).await?.into_iter().map(|(id, name)| (id.to_string(), name));
+    let workflows = repo.list_workflows(account).await?.into_iter().map(|w| (w.id.to_string(), w.name.clone()));
+    let deletions = repo.recent_deletions(account, 50, filter.batch).await?.into_iter().map(|d| (d.id.to_string(), d.name().in_zone(user.zone).long()));
+    let filtered = !filter.is_empty();
+    let cursor_url = page_rows.next.as_ref().map(|c| with_sort(&[("key", c.key().as_str()), ("after", c.id().to_string().as_str())]));
+    let page = PageCtx::new(&session, &user, "restore", "Restore contacts")?;
+    render(&RestorePage {
+        page,
+        rows: page_rows.contacts.iter().map(|c| DeletedView::new(c, &names, now, user.zone)).collect(),
+        withins: options(DeletedWithin::ALL.iter().map(|w| (w.as_str().to_string(), w.label().to_string())), &within),
+        people: options(people, &by),
+        workflows: options(workflows, &workflow),
+        deletions: options(deletions, &batch),
+        headers: sort_headers(sort, &filters),
+        filtered,
+        total,
+        total_text: total_text(total, filtered),
+        as_of: rfc3339(now),
+        return_to: with_sort(&[]),
+        next_url: cursor_url,
+        first_url: after.map(|_| with_sort(&[])),
+        sort: if default_sort { String::new() } else { sort_key.to_string() },
+        dir: if default_sort { String::new() } else { dir.to_string() },
+        q,
+        within,
+        by,
+        workflow,
+        batch,
+    })
+}
+
+/// Where a page after the first starts: the last contact shown (`after`) and its value
+/// in the sorted column (`key`).
+fn page_cursor(f: &Fields, sort: DeletedSort) -> WebResult<Option<DeletedCursor>> {
+    let Some(id) = f.get("after").filter(|a| !a.is_empty()) else { return Ok(None) };
+    let cursor = DeletedCursor::parse(sort, f.get("key").unwrap_or(""), id).ok_or_else(|| AppError::BadRequest("That page link is not valid.".into()))?;
+    Ok(Some(cursor))
+}
+
+impl DeletedView {
+    /// A row of the page; `names` are the deletions of the page's rows by batch.
+    fn new(c: &DeletedContact, names: &HashMap<i64, DeletionSummary>, now: DateTime<Utc>, zone: UserZone) -> Self {
+        let left = c.days_left(now);
+        DeletedView {
+            id: c.id,
+            name: c.display_name(),
+            email: c.email.clone().unwrap_or_default(),
+            deleted: zone.minute(c.deleted()),
+            by: c.deleted_by(),
+            urgent: !matches!(left, crate::domain::DaysLeft::Days(n) if n >= 7),
+            days_left: left.to_string(),
+            batch: c.deletion_batch_id,
+            deletion: c.deletion_batch_id.and_then(|b| names.get(&b)).map(|d| d.name().in_zone(zone).short()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The sortable columns' headers in `sort`: each link keeps `filters` and sorts by its
+/// column, or turns the order around on the sorted one.
+fn sort_headers(sort: DeletedSort, filters: &[(&str, &str)]) -> Vec<SortHeader> {
+    [(DeletedSortKey::Name, "Name"), (DeletedSortKey::Deleted, "Deleted"), (DeletedSortKey::By, "Deleted by"), (DeletedSortKey::Left, "Time left")]
         .into_iter()
         .map(|(key, label)| {
             let current = sort.key == key;
@@ -157,61 +214,17 @@ pub async fn page(req: HttpRequest, session: TypedSession, AdminUser(user): Admi
                 action: format!("Sort by {} {}", label.to_lowercase(), if next_desc { "descending" } else { "ascending" }),
             }
         })
-        .collect();
+        .collect()
+}
 
-    let rows = page_rows
-        .contacts
-        .iter()
-        .map(|c| {
-            let left = c.days_left(now);
-            DeletedView {
-                id: c.id,
-                name: c.display_name(),
-                email: c.email.clone().unwrap_or_default(),
-                deleted: user.zone.minute(c.deleted()),
-                by: c.deleted_by(),
-                urgent: !matches!(left, crate::domain::DaysLeft::Days(n) if n >= 7),
-                days_left: left.to_string(),
-                batch: c.deletion_batch_id,
-                deletion: c.deletion_batch_id.and_then(|b| names.get(&b)).map(|d| d.name().in_zone(user.zone).short()).unwrap_or_default(),
-            }
-        })
-        .collect();
-
-    let people = repo.account_people(account).await?.into_iter().map(|(id, name)| (id.to_string(), name));
-    let workflows = repo.list_workflows(account).await?.into_iter().map(|w| (w.id.to_string(), w.name.clone()));
-    let deletions = repo.recent_deletions(account, 50, filter.batch).await?.into_iter().map(|d| (d.id.to_string(), d.name().in_zone(user.zone).long()));
-    let filtered = !filter.is_empty();
-    let total_text = match (filtered, total) {
-        (false, _) => format!("{} can still be restored.", plural(total, "deleted contact", "deleted contacts")),
-        (true, _) => format!("{} match these filters.", plural(total, "deleted contact", "deleted contacts")),
-    };
-    let total_text = if total == 1 && filtered { "1 deleted contact matches these filters.".to_string() } else { total_text };
-    let cursor_url = page_rows.next.as_ref().map(|c| with_sort(&[("key", c.key().as_str()), ("after", c.id().to_string().as_str())]));
-    let page = PageCtx::new(&session, &user, "restore", "Restore contacts")?;
-    render(&RestorePage {
-        page,
-        rows,
-        withins: options(DeletedWithin::ALL.iter().map(|w| (w.as_str().to_string(), w.label().to_string())), &within),
-        people: options(people, &by),
-        workflows: options(workflows, &workflow),
-        deletions: options(deletions, &batch),
-        headers,
-        filtered,
-        total,
-        total_text,
-        as_of: rfc3339(now),
-        return_to: with_sort(&[]),
-        next_url: cursor_url,
-        first_url: after.map(|_| with_sort(&[])),
-        sort: if default_sort { String::new() } else { sort_key.to_string() },
-        dir: if default_sort { String::new() } else { dir.to_string() },
-        q,
-        within,
-        by,
-        workflow,
-        batch,
-    })
+/// "120 deleted contacts can still be restored.", "1 deleted contact matches these filters."
+fn total_text(total: i64, filtered: bool) -> String {
+    let contacts = plural(total, "deleted contact", "deleted contacts");
+    match (filtered, total) {
+        (false, _) => format!("{contacts} can still be restored."),
+        (true, 1) => format!("{contacts} matches these filters."),
+        (true, _) => format!("{contacts} match these filters."),
+    }
 }
 
 /// The contacts a restore or an erase form selects: repeated `ids`, or `select_all=true`
@@ -279,38 +292,23 @@ fn report_flash(r: &RestoreReport) -> Flash {
         shown += 1;
         flash = flash.detail(text, Some((label, link)));
     }
-    if r.conflicts.len() > shown {
-        flash = flash.detail(
+    flash
+        .counted(r.conflicts.len() - shown, |n| {
             format!(
                 "…and {} not restored because live contacts already use their email addresses.",
-                plural((r.conflicts.len() - shown) as i64, "more contact was", "more contacts were")
-            ),
-            None,
-        );
-    }
-    if !r.expired.is_empty() {
-        flash = flash.detail(
-            format!(
-                "{} could not be restored: the 60-day restore window has closed.",
-                plural(r.expired.len() as i64, "contact", "contacts")
-            ),
-            None,
-        );
-    }
-    if !r.not_found.is_empty() {
-        flash = flash.detail(
+                plural(n, "more contact was", "more contacts were")
+            )
+        })
+        .counted(r.expired.len(), |n| format!("{} could not be restored: the 60-day restore window has closed.", plural(n, "contact", "contacts")))
+        .counted(r.not_found.len(), |n| {
             format!(
                 "{} not a deleted contact of this account (already restored, erased, or unknown).",
-                plural(r.not_found.len() as i64, "selected contact is", "selected contacts are")
-            ),
-            None,
-        );
-    }
-    flash
+                plural(n, "selected contact is", "selected contacts are")
+            )
+        })
 }
 
-fn back_to(req: &HttpRequest, f: &Fields) -> String {
-    let _ = req;
+fn back_to(f: &Fields) -> String {
     match f.get("return_to") {
         Some(p @ ("/contacts" | "/contacts/restore" | "/audit")) => p.to_string(),
         // the Restore page with its filters and sort, as the form was posted from
@@ -331,14 +329,7 @@ fn inline_chunk(bulk: &BulkSettings) -> i64 {
 /// rows), or `select_all=true` with the page's filters, `as_of` and `exclude`. A filter
 /// selection larger than a deletion does inside a request is restored by a background
 /// job (L1), like a large deletion's restore.
-pub async fn restore(
-    req: HttpRequest,
-    session: TypedSession,
-    AdminUser(user): AdminUser,
-    repo: web::Data<Repo>,
-    bulk: web::Data<BulkSettings>,
-    f: Fields,
-) -> WebResult<HttpResponse> {
+pub async fn restore(session: TypedSession, AdminUser(user): AdminUser, repo: web::Data<Repo>, bulk: web::Data<BulkSettings>, f: Fields) -> WebResult<HttpResponse> {
     let sel = restore_selection(&f, repo.now())?;
     let all_matching = matches!(sel, RestoreSelection::AllMatching { .. });
     if all_matching {
@@ -376,14 +367,14 @@ pub async fn restore(
     if none_found {
         return Err(AppError::NotFound("None of the selected contacts is a deleted contact of this account.".into()));
     }
-    Ok(see_other(&back_to(&req, &f)))
+    Ok(see_other(&back_to(&f)))
 }
 
 /// `POST /batches/{id}/restore` (R12): everything one deletion removed. More contacts
 /// than a deletion does inside a request are restored by a background job with progress
 /// on the Bulk actions page (L1); fewer, here, a chunk per transaction.
 pub async fn restore_batch(
-    req: HttpRequest,
+    htmx: Htmx,
     path: web::Path<String>,
     session: TypedSession,
     AdminUser(user): AdminUser,
@@ -436,7 +427,7 @@ pub async fn restore_batch(
     if report.restored == 0 && report.conflicts.is_empty() && !report.expired.is_empty() {
         return Err(AppError::BadRequest(format!("The 60-day restore window of the {} has closed.", name.in_sentence())));
     }
-    let to = if req.headers().contains_key("HX-Request") { "/contacts".to_string() } else { back_to(&req, &f) };
+    let to = if htmx.request { "/contacts".to_string() } else { back_to(&f) };
     Ok(see_other(&to))
 }
 
@@ -449,17 +440,14 @@ pub async fn erase(session: TypedSession, AdminUser(user): AdminUser, repo: web:
     if report.erased == 0 {
         return Err(AppError::NotFound("None of the selected contacts is a deleted contact of this account.".into()));
     }
-    let mut flash = Flash::success(format!("Permanently erased {}.", plural(report.erased as i64, "contact", "contacts")));
-    if !report.not_found.is_empty() {
-        flash = flash.detail(
-            format!(
-                "{} not a deleted contact of this account and {} left alone.",
-                plural(report.not_found.len() as i64, "selected contact was", "selected contacts were"),
-                if report.not_found.len() == 1 { "was" } else { "were" }
-            ),
-            None,
-        );
-    }
-    session.flash(flash);
+    let left_alone = |n: i64| {
+        format!(
+            "{} not a deleted contact of this account and {} left alone.",
+            plural(n, "selected contact was", "selected contacts were"),
+            if n == 1 { "was" } else { "were" }
+        )
+    };
+    let flash = Flash::success(format!("Permanently erased {}.", plural(report.erased as i64, "contact", "contacts")));
+    session.flash(flash.counted(report.not_found.len(), left_alone));
     Ok(see_other("/contacts/restore"))
 }

@@ -49,6 +49,13 @@ impl Flash {
         self.details.push((text.into(), link));
         self
     }
+    /// A line under the message about `n` things, when there are any.
+    pub fn counted(self, n: usize, text: impl FnOnce(i64) -> String) -> Self {
+        if n == 0 {
+            return self;
+        }
+        self.detail(text(n as i64), None)
+    }
     pub fn with_link(mut self, label: impl Into<String>, url: impl Into<String>) -> Self {
         self.link = Some((label.into(), url.into()));
         self

@@ -2,13 +2,14 @@
 //! one contact, and the run history.
 
 use super::error::{AppError, WebResult};
-use super::form::{query_fields, Fields};
-use super::page::{render, see_other, PageCtx};
+use super::form::Fields;
+use super::page::{render, render_status, see_other, PageCtx};
 use super::session::{CurrentUser, Flash, TypedSession};
 use crate::domain::workflow::MAX_ACTIONS;
-use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, UserZone, When, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
+use crate::domain::{Actor, ContactFilter, ContactId, DeleteConfirmation, TagAuthority, TagName, UserZone, When, WorkflowAction, WorkflowDraft, WorkflowId, WorkflowStatus};
 use crate::repo::{from_millis, Cursor, PageRequest, Repo, Workflow};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 /// Editor rows shown: the workflow's actions plus blank rows up to a few.
@@ -122,11 +123,6 @@ fn edit_page_from_form(page: PageCtx, f: &Fields, error: String, tags: Vec<Strin
     }
 }
 
-fn bad_form_response(tpl: EditPage) -> WebResult<HttpResponse> {
-    let body = tpl.render()?;
-    Ok(HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(body))
-}
-
 pub async fn new_form(session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
     let page = PageCtx::new(&session, &user, "workflows", "New workflow")?;
     let tags = repo.account_tags(user.account_id).await?;
@@ -151,7 +147,7 @@ pub async fn create(session: TypedSession, CurrentUser(user): CurrentUser, repo:
         Err(AppError::BadRequest(msg)) => {
             let page = PageCtx::new(&session, &user, "workflows", "New workflow")?;
             let tags = repo.account_tags(user.account_id).await?;
-            bad_form_response(edit_page_from_form(page, &f, msg, tags))
+            render_status(StatusCode::BAD_REQUEST, &edit_page_from_form(page, &f, msg, tags))
         }
         Err(e) => Err(e),
     }
@@ -254,9 +250,8 @@ struct PickerResults {
 }
 
 /// `GET /workflows/{id}/contacts?q=`: the test's contact picker (htmx).
-pub async fn picker(req: HttpRequest, path: web::Path<String>, CurrentUser(user): CurrentUser, repo: web::Data<Repo>) -> WebResult<HttpResponse> {
+pub async fn picker(path: web::Path<String>, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
-    let f = query_fields(&req);
     let filter = ContactFilter::parse(f.get("q"), None)?;
     let page = repo.list_contacts(user.account_id, &filter, PageRequest { cursor: Cursor::First, size: 10 }).await?;
     let contacts = page.contacts.iter().map(|c| (c.id, c.display_name(), c.email.clone().unwrap_or_default())).collect();
@@ -278,58 +273,24 @@ struct TestPreview {
 }
 
 /// `GET /workflows/{id}/test?contact_id=`: exactly what the actions will do (W2).
-pub async fn test_preview(
-    req: HttpRequest,
-    path: web::Path<String>,
-    session: TypedSession,
-    CurrentUser(user): CurrentUser,
-    repo: web::Data<Repo>,
-) -> WebResult<HttpResponse> {
+pub async fn test_preview(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
     let wf = load(&repo, user.account_id, &path).await?;
-    let f = query_fields(&req);
     let cid = ContactId::parse(f.get("contact_id").unwrap_or(""))?;
     let c = repo
         .get_contact(user.account_id, cid)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such contact in this account.".into()))?;
     let name = c.display_name();
-    let steps = wf
-        .actions
-        .iter()
-        .map(|a| match a {
-            WorkflowAction::DeleteContact => format!("Delete {name}, with its conversations, notes, tasks, appointments, opportunities, manual actions, activity history and files"),
-            WorkflowAction::AddTag { tag } if c.tags.iter().any(|t| t == tag.as_str()) => format!("Add the tag “{}” (already there: no change)", tag.as_str()),
-            WorkflowAction::AddTag { tag } => format!("Add the tag “{}” to {name}", tag.as_str()),
-            WorkflowAction::RemoveTag { tag } if !c.tags.iter().any(|t| t == tag.as_str()) => format!("Remove the tag “{}” (not there: no change)", tag.as_str()),
-            WorkflowAction::RemoveTag { tag } => format!("Remove the tag “{}” from {name}", tag.as_str()),
-        })
-        .collect();
+    let steps = wf.actions.iter().map(|a| test_step(a, &name, &c.tags)).collect();
     let mut impact = Vec::new();
-    if wf.deletes() {
-        if !user.role.is_admin() {
-            return Err(AppError::Forbidden("This workflow deletes contacts: only an admin may test it.".into()));
-        }
-        let i = repo.deletion_impact(user.account_id, &crate::domain::Selection::ids(vec![cid])?, Some(user.id)).await?;
-        // the same counts as the delete dialog, without the kinds it has none of
-        let (removed, _) = super::contacts::impact_lines(&i);
-        impact = removed.into_iter().filter(|l| l.count != "0").map(|l| format!("{} {}", l.count, l.label)).collect();
-        if i.active_enrollments > 0 {
-            impact.push(super::page::plural(i.active_enrollments, "active enrollment stops", "active enrollments stop"));
-        }
-    }
-    // its tags may start workflows that delete: the same refusal or confirmation as a
-    // tag added by hand
     let mut chained = Vec::new();
-    if !wf.deletes() {
-        for tag in wf.actions.iter().filter_map(|a| match a {
-            WorkflowAction::AddTag { tag } => Some(tag),
-            _ => None,
-        }) {
-            let t = repo.tag_triggers(user.account_id, tag.as_str()).await?;
-            if !t.deleting.is_empty() {
-                chained.push(t.explain(tag.as_str(), 1));
-            }
-        }
+    if wf.deletes() {
+        only_admins_test(&user)?;
+        impact = deletion_lines(&repo, &user, cid).await?;
+    } else {
+        // its tags may start workflows that delete: the same refusal or confirmation as
+        // a tag added by hand
+        chained = chained_deletions(&repo, user.account_id, &wf).await?;
         if !chained.is_empty() && !user.role.is_admin() {
             return Err(AppError::Forbidden(format!("{} Only an admin may delete contacts.", chained.join(" "))));
         }
@@ -346,6 +307,52 @@ pub async fn test_preview(
     })
 }
 
+/// What `action` does to the contact `name` with `tags`, in words.
+fn test_step(action: &WorkflowAction, name: &str, tags: &[String]) -> String {
+    let has = |tag: &TagName| tags.iter().any(|t| t == tag.as_str());
+    match action {
+        WorkflowAction::DeleteContact => format!("Delete {name}, with its conversations, notes, tasks, appointments, opportunities, manual actions, activity history and files"),
+        WorkflowAction::AddTag { tag } if has(tag) => format!("Add the tag “{}” (already there: no change)", tag.as_str()),
+        WorkflowAction::AddTag { tag } => format!("Add the tag “{}” to {name}", tag.as_str()),
+        WorkflowAction::RemoveTag { tag } if !has(tag) => format!("Remove the tag “{}” (not there: no change)", tag.as_str()),
+        WorkflowAction::RemoveTag { tag } => format!("Remove the tag “{}” from {name}", tag.as_str()),
+    }
+}
+
+fn only_admins_test(user: &crate::repo::UserInfo) -> WebResult<()> {
+    if !user.role.is_admin() {
+        return Err(AppError::Forbidden("This workflow deletes contacts: only an admin may test it.".into()));
+    }
+    Ok(())
+}
+
+/// What deleting the contact removes: the same counts as the delete dialog, without the
+/// kinds it has none of.
+async fn deletion_lines(repo: &Repo, user: &crate::repo::UserInfo, cid: ContactId) -> WebResult<Vec<String>> {
+    let i = repo.deletion_impact(user.account_id, &crate::domain::Selection::ids(vec![cid])?, Some(user.id)).await?;
+    let (removed, _) = super::contacts::impact_lines(&i);
+    let mut lines: Vec<String> = removed.into_iter().filter(|l| l.count != "0").map(|l| format!("{} {}", l.count, l.label)).collect();
+    if i.active_enrollments > 0 {
+        lines.push(super::page::plural(i.active_enrollments, "active enrollment stops", "active enrollments stop"));
+    }
+    Ok(lines)
+}
+
+/// Why the tags the workflow adds delete the contact too: the workflows they start.
+async fn chained_deletions(repo: &Repo, account: crate::domain::AccountId, wf: &Workflow) -> WebResult<Vec<String>> {
+    let mut chained = Vec::new();
+    for tag in wf.actions.iter().filter_map(|a| match a {
+        WorkflowAction::AddTag { tag } => Some(tag),
+        _ => None,
+    }) {
+        let t = repo.tag_triggers(account, tag.as_str()).await?;
+        if !t.deleting.is_empty() {
+            chained.push(t.explain(tag.as_str(), 1));
+        }
+    }
+    Ok(chained)
+}
+
 /// `POST /workflows/{id}/test`: run the actions once on one contact, whatever the
 /// workflow's status (W2); deleting needs an admin and the typed DELETE.
 pub async fn test_run(path: web::Path<String>, session: TypedSession, CurrentUser(user): CurrentUser, repo: web::Data<Repo>, f: Fields) -> WebResult<HttpResponse> {
@@ -353,9 +360,7 @@ pub async fn test_run(path: web::Path<String>, session: TypedSession, CurrentUse
     let cid = ContactId::parse(f.get("contact_id").unwrap_or(""))?;
     let mut confirm = None;
     if wf.deletes() {
-        if !user.role.is_admin() {
-            return Err(AppError::Forbidden("This workflow deletes contacts: only an admin may test it.".into()));
-        }
+        only_admins_test(&user)?;
         confirm = Some(DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?);
     } else if let Some(c) = f.get("confirm").filter(|c| !c.is_empty()) {
         // its tags start other workflows that delete
