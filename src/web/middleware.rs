@@ -3,6 +3,7 @@
 //! translation of "not signed in" into a redirect to the login page.
 
 use super::error::{htmx_error_response, AppError};
+use super::form::MAX_BODY_BYTES;
 use super::fragments::Htmx;
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
@@ -13,8 +14,6 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
-/// Largest request body accepted (a form with 10,000 ids fits comfortably).
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Largest CSV import accepted.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Largest sign-in form accepted (an email, a password, the token and `next`).

@@ -526,7 +526,7 @@ both_backends!(async fn oversized_bodies_and_a_million_ids_are_refused_cleanly(d
     seen.push(("1,000,000 ids chunked", s));
     // as many as fit under 2 MB: past the 10,000 ids a request may name
     let many = format!("csrf_token={token}&confirm=DELETE&{}", "ids=1&".repeat(340_000));
-    assert!(many.len() < contacts_admin::web::middleware::MAX_BODY_BYTES);
+    assert!(many.len() < contacts_admin::web::form::MAX_BODY_BYTES);
     let r = t.admin.post_raw("/contacts/delete", many.into_bytes()).await.expect("an answer");
     r.assert_status(400).assert_contains(&format!("at most {MAX_IDS_PER_REQUEST} ids"));
     seen.push(("340,000 ids under 2 MB", r.status));
