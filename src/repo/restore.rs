@@ -166,6 +166,16 @@ impl<'a> RestoreTarget<'a> {
     }
 }
 
+/// One chunk of a restore: the target's next `limit` deleted contacts, taken up `from`
+/// the caller or a job, restored under `audit`.
+struct RestoreChunk<'a> {
+    account: AccountId,
+    target: &'a RestoreTarget<'a>,
+    audit: &'a RestoreAudit<'a>,
+    from: &'a ChunkFrom<'a>,
+    limit: i64,
+}
+
 /// A deleted contact of a restore's chunk: id, email, deleted at, first and last name.
 type ChunkRow = (i64, Option<String>, i64, String, String);
 
@@ -478,21 +488,12 @@ impl Repo {
         from: &ChunkFrom<'_>,
         limit: i64,
     ) -> RepoResult<Option<RestoreStep>> {
-        retry_if(
-            |e| is_transient(e) || is_live_email_race(e),
-            || self.restore_chunk_once(account, target, audit, from, limit),
-        )
-        .await
+        let chunk = RestoreChunk { account, target, audit, from, limit };
+        retry_if(|e| is_transient(e) || is_live_email_race(e), || self.restore_chunk_once(&chunk)).await
     }
 
-    async fn restore_chunk_once(
-        &self,
-        account: AccountId,
-        target: &RestoreTarget<'_>,
-        audit: &RestoreAudit<'_>,
-        from: &ChunkFrom<'_>,
-        limit: i64,
-    ) -> RepoResult<Option<RestoreStep>> {
+    async fn restore_chunk_once(&self, chunk: &RestoreChunk<'_>) -> RepoResult<Option<RestoreStep>> {
+        let RestoreChunk { account, target, audit, from, limit } = *chunk;
         let now = self.now();
         let cutoff = millis(restore_cutoff(now));
         let now = millis(now);
