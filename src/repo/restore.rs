@@ -257,6 +257,82 @@ fn undelete_query<DB: Dialect>(ids: &[i64], now: i64, cutoff: i64) -> QueryBuild
     qb
 }
 
+/// The row of a restore job that a chunk takes up: cursor, audit event, state, lease
+/// owner, conflicts kept, and whether its creator is still an admin of the account.
+const JOB_FOR_CHUNK: &str = "select j.cursor_id, j.audit_event_id, j.state, j.lease_owner, j.conflicts,
+        (select count(*) from users u where u.id = j.created_by_user_id and u.account_id = j.account_id and u.role = 'admin')
+     from bulk_jobs j where j.id = $1";
+
+/// Where a job's next chunk starts (cursor, audit event, conflicts kept so far), or
+/// `None` when the job is no longer `worker`'s to run. R11 holds for the whole job: an
+/// admin who lost the role restores no more.
+fn job_takes_up(row: Option<JobChunkRow>, worker: &str) -> RepoResult<Option<(i64, Option<i64>, Vec<(i64, i64)>)>> {
+    let Some((cursor, audit_event, state, owner, conflicts, admins)) = row else { return Ok(None) };
+    if state != "running" || owner.as_deref() != Some(worker) {
+        return Ok(None);
+    }
+    if admins == 0 {
+        return Err(require_admin_msg());
+    }
+    let conflicts = conflicts.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    Ok(Some((cursor, audit_event, conflicts)))
+}
+
+/// Adds a chunk's restored contacts to the restore's audit event: `(count, event)`.
+const AUDIT_ADD: &str = "update audit_events set contact_count = contact_count + $1 where id = $2";
+
+impl RestoreAudit<'_> {
+    /// The restore's audit event, written by its first chunk that restores anything.
+    fn insert_query<DB: Dialect>(&self, account: AccountId, now: i64, restored: u64) -> QueryBuilder<'static, DB> {
+        let mut qb = QueryBuilder::new(
+            "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id) values (",
+        );
+        qb.bind_int(account.0)
+            .push(", ")
+            .bind_int(now)
+            .push(", ")
+            .bind_opt_int(self.actor.user.map(|u| u.0))
+            .push(", ")
+            .bind_opt_int(self.actor.channel.workflow_id().map(|w| w.0))
+            .push(", ")
+            .bind_text(self.actor.channel.as_str())
+            .push(", 'restore', ")
+            .bind_int(restored as i64)
+            .push(", ")
+            .bind_text(self.description)
+            .push(", null, ")
+            .bind_opt_int(self.batch.map(|b| b.0))
+            .push(") returning id");
+        qb
+    }
+}
+
+/// Moves a restore job past a chunk: its cursor, audit event, counts, conflicts kept,
+/// and the lease.
+fn job_advance_query<DB: Dialect>(job: JobId, step: &RestoreStep, conflicts: String, lease_until: i64, now: i64) -> QueryBuilder<'static, DB> {
+    let mut qb = QueryBuilder::new("update bulk_jobs set cursor_id = ");
+    qb.bind_int(step.cursor)
+        .push(", audit_event_id = ")
+        .bind_opt_int(step.audit_event)
+        .push(", done = done + ")
+        .bind_int(step.scanned as i64)
+        .push(", restored = restored + ")
+        .bind_int(step.restored as i64)
+        .push(", conflict_count = conflict_count + ")
+        .bind_int(step.conflicts.len() as i64)
+        .push(", expired_count = expired_count + ")
+        .bind_int(step.expired.len() as i64)
+        .push(", conflicts = ")
+        .bind_text(conflicts)
+        .push(", lease_until = ")
+        .bind_int(lease_until)
+        .push(", updated_at = ")
+        .bind_int(now)
+        .push(" where id = ")
+        .bind_int(job.0);
+    qb
+}
+
 fn require_admin_msg() -> RepoError {
     RepoError::Forbidden("Only an admin of this account may restore or erase contacts.".into())
 }
@@ -504,25 +580,12 @@ impl Repo {
                 ChunkFrom::Job { job, worker, .. } => {
                     // The job row, locked: a second worker that took over waits here, then
                     // starts from the cursor this chunk leaves.
-                    let row: Option<JobChunkRow> = sqlx::query_as(&format!(
-                        "select j.cursor_id, j.audit_event_id, j.state, j.lease_owner, j.conflicts,
-                                (select count(*) from users u where u.id = j.created_by_user_id and u.account_id = j.account_id and u.role = 'admin')
-                         from bulk_jobs j where j.id = $1{}",
-                        DB::FOR_UPDATE
-                    ))
-                    .bind(job.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((cursor, audit_event, state, owner, conflicts, admins)) = row else { return Ok(None) };
-                    if state != "running" || owner.as_deref() != Some(*worker) {
-                        return Ok(None);
+                    let row: Option<JobChunkRow> =
+                        sqlx::query_as(&format!("{JOB_FOR_CHUNK}{}", DB::FOR_UPDATE)).bind(job.0).fetch_optional(&mut *tx).await?;
+                    match job_takes_up(row, worker)? {
+                        Some(start) => start,
+                        None => return Ok(None),
                     }
-                    // R11 holds for the whole job: an admin who lost the role restores no more
-                    if admins == 0 {
-                        return Err(require_admin_msg());
-                    }
-                    let conflicts: Vec<(i64, i64)> = conflicts.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-                    (cursor, audit_event, conflicts)
                 }
             };
 
@@ -548,57 +611,20 @@ impl Repo {
 
             // The audit event, in the same transaction as the contacts it counts (R7).
             if step.restored > 0 {
-                match audit_event {
+                audit_event = Some(match audit_event {
                     Some(id) => {
-                        sqlx::query("update audit_events set contact_count = contact_count + $1 where id = $2")
-                            .bind(step.restored as i64)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query(AUDIT_ADD).bind(step.restored as i64).bind(id).execute(&mut *tx).await?;
+                        id
                     }
-                    None => {
-                        let id: i64 = sqlx::query_scalar(
-                            "insert into audit_events (account_id, at, actor_user_id, workflow_id, channel, action, contact_count, description, reason, batch_id)
-                             values ($1, $2, $3, $4, $5, 'restore', $6, $7, null, $8) returning id",
-                        )
-                        .bind(account.0)
-                        .bind(now)
-                        .bind(audit.actor.user.map(|u| u.0))
-                        .bind(audit.actor.channel.workflow_id().map(|w| w.0))
-                        .bind(audit.actor.channel.as_str())
-                        .bind(step.restored as i64)
-                        .bind(audit.description)
-                        .bind(audit.batch.map(|b| b.0))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        audit_event = Some(id);
-                    }
-                }
+                    None => audit.insert_query::<DB>(account, now, step.restored).build_query_scalar().fetch_one(&mut *tx).await?,
+                });
             }
             step.audit_event = audit_event;
-
             if let ChunkFrom::Job { job, lease_ms, .. } = from {
                 let room = JOB_CONFLICTS_KEPT.saturating_sub(job_conflicts.len());
                 job_conflicts.extend(step.conflicts.iter().take(room).map(|c| (c.contact_id, c.live_contact_id)));
                 let conflicts = serde_json::to_string(&job_conflicts).map_err(|e| RepoError::Internal(format!("conflicts: {e}")))?;
-                sqlx::query(
-                    "update bulk_jobs set cursor_id = $1, audit_event_id = $2, done = done + $3, restored = restored + $4,
-                       conflict_count = conflict_count + $5, expired_count = expired_count + $6, conflicts = $7,
-                       lease_until = $8, updated_at = $9
-                     where id = $10",
-                )
-                .bind(step.cursor)
-                .bind(audit_event)
-                .bind(step.scanned as i64)
-                .bind(step.restored as i64)
-                .bind(step.conflicts.len() as i64)
-                .bind(step.expired.len() as i64)
-                .bind(conflicts)
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(job.0)
-                .execute(&mut *tx)
-                .await?;
+                job_advance_query::<DB>(*job, &step, conflicts, now + lease_ms, now).build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(Some(step))

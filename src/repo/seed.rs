@@ -87,6 +87,97 @@ pub struct SeedReport {
     pub associated_rows: i64,
 }
 
+/// Inserts the contacts numbered `$1..=$2` into account `$3`, created `$5` ms apart
+/// before `$4` (the contact numbered `$6` at `$4`), with names, emails, phones and
+/// companies drawn from the lists above.
+fn contacts_insert_sql() -> String {
+    let firsts = values_list(FIRST_NAMES.iter().map(|s| quoted(s)));
+    let lasts = values_list(LAST_NAMES.iter().map(|s| quoted(s)));
+    let companies = values_list(COMPANIES.iter().map(|(c, d)| format!("{}, {}", quoted(c), quoted(d))));
+    format!(
+        "with recursive seq(n) as (select cast($1 as bigint) union all select n + 1 from seq where n < $2),
+              f(i, name) as (values {firsts}),
+              l(i, name) as (values {lasts}),
+              co(i, name, domain) as (values {companies})
+         insert into contacts (account_id, first_name, last_name, email, phone, company, search_text, created_at, updated_at)
+         select $3, f.name, l.name,
+                lower(f.name) || '.' || lower(l.name) || '.' || seq.n || '@' || co.domain,
+                '+1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000),
+                co.name,
+                lower(f.name || ' ' || l.name || ' ' || f.name || '.' || l.name || '.' || seq.n || '@' || co.domain
+                      || ' +1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000) || ' ' || co.name),
+                $4 - ($6 - seq.n) * $5, $4 - ($6 - seq.n) * $5
+         from seq
+         join f on f.i = seq.n % 40
+         join l on l.i = (seq.n / 40) % 40
+         join co on co.i = (seq.n / 7) % 25"
+    )
+}
+
+/// The statements that give a chunk's contacts `c` (ids `:lo..=:hi` of account `:acc`)
+/// their associated rows; `:u1`, `:u2` are users, `:now` the time, `:file` a file body.
+fn associated_inserts() -> Vec<String> {
+    let hour = 3_600_000i64;
+    let day = 24 * hour;
+    let tags = values_list(TAGS.iter().map(|s| quoted(s)));
+    vec![
+        format!("with k(i) as (values (1), (2))
+         insert into conversations (account_id, contact_id, channel, subject, created_at)
+         select c.account_id, c.id, case when k.i = 1 then 'email' else 'sms' end,
+                case when (c.id + k.i) % 3 = 0 then 'Viewing request' when (c.id + k.i) % 3 = 1 then 'Follow-up' else 'Pricing question' end,
+                c.created_at + k.i * {hour}
+         from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
+        format!("with k(i) as (values (1), (2))
+         insert into messages (account_id, conversation_id, contact_id, direction, body, created_at)
+         select v.account_id, v.id, v.contact_id, case when k.i = 1 then 'inbound' else 'outbound' end,
+                case when k.i = 1 then 'Hi, is the offer from last week still available?' else 'Yes it is. Shall we book a call on Thursday?' end,
+                v.created_at + k.i * 60000
+         from conversations v, k where v.account_id = :acc and v.contact_id between :lo and :hi"),
+        format!("with k(i) as (values (1), (2), (3))
+         insert into notes (account_id, contact_id, user_id, body, created_at)
+         select c.account_id, c.id, case when k.i = 2 then :u2 else :u1 end,
+                case k.i when 1 then 'Met at the spring open house; interested in a 3-bedroom.'
+                         when 2 then 'Prefers email over phone. Budget confirmed.'
+                         else 'Asked to be called back after the holidays.' end,
+                c.created_at + k.i * {day}
+         from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
+        format!("with k(i) as (values (1), (2))
+         insert into tasks (account_id, contact_id, user_id, title, due_at, status, created_at)
+         select c.account_id, c.id, :u1, case when k.i = 1 then 'Send the brochure' else 'Call back' end,
+                :now + ((c.id + k.i) % 20 - 5) * {day}, case when (c.id + k.i) % 3 = 0 then 'done' else 'open' end, c.created_at
+         from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
+        format!("insert into appointments (account_id, contact_id, user_id, title, starts_at, status, created_at)
+         select c.account_id, c.id, :u2, 'Property viewing', :now + (c.id % 30 - 15) * {day}, 'scheduled', c.created_at
+         from contacts c where c.account_id = :acc and c.id between :lo and :hi"),
+        "insert into opportunities (account_id, contact_id, name, value_cents, status, created_at)
+         select c.account_id, c.id, 'Deal ' || c.id, 50000 + (c.id % 50) * 10000,
+                case c.id % 3 when 0 then 'open' when 1 then 'won' else 'lost' end, c.created_at
+         from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
+        "insert into manual_actions (account_id, contact_id, user_id, kind, description, status, created_at)
+         select c.account_id, c.id, :u1, case c.id % 3 when 0 then 'call' when 1 then 'sms' else 'email' end,
+                'Reach out about the new listing', case when c.id % 4 = 0 then 'done' else 'pending' end, c.created_at
+         from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
+        format!("with k(i) as (values (1), (2), (3))
+         insert into activities (account_id, contact_id, user_id, kind, summary, created_at)
+         select c.account_id, c.id, case when k.i = 3 then :u2 else :u1 end,
+                case k.i when 1 then 'email_opened' when 2 then 'note_added' else 'call_logged' end,
+                case k.i when 1 then 'Opened “Spring listings”' when 2 then 'Added a note' else 'Logged a 4-minute call' end,
+                case when k.i = 3 and c.id % 5 = 0 then :now - (c.id % 6) * {day} else c.created_at + k.i * {hour} end
+         from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
+        "insert into files (account_id, contact_id, user_id, name, content_type, size_bytes, content, created_at)
+         select c.account_id, c.id, :u1, case when c.id % 2 = 0 then 'signed-agreement.txt' else 'id-scan.txt' end,
+                'text/plain', 64, :file, c.created_at
+         from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
+        format!("with t(i, name) as (values {tags})
+         insert into contact_tags (contact_id, tag, account_id, created_at)
+         select c.id, t.name, c.account_id, c.created_at from contacts c join t on t.i = c.id % 8
+         where c.account_id = :acc and c.id between :lo and :hi"),
+        "insert into community_groups (account_id, name, owner_contact_id, created_at)
+         select c.account_id, 'Neighbourhood group ' || c.id, c.id, c.created_at
+         from contacts c where c.account_id = :acc and c.id between :lo and :hi and c.id % 500 = 0".to_string(),
+    ]
+}
+
 impl Repo {
     /// Adds `n` contacts to the account, each with two conversations (four messages),
     /// three notes, two tasks, an appointment, an opportunity, a manual action, three
@@ -111,87 +202,9 @@ impl Repo {
             tx.commit().await?;
         });
 
-        let firsts = values_list(FIRST_NAMES.iter().map(|s| quoted(s)));
-        let lasts = values_list(LAST_NAMES.iter().map(|s| quoted(s)));
-        let companies = values_list(COMPANIES.iter().map(|(c, d)| format!("{}, {}", quoted(c), quoted(d))));
-        let tags = values_list(TAGS.iter().map(|s| quoted(s)));
-        let contacts_sql = format!(
-            "with recursive seq(n) as (select cast($1 as bigint) union all select n + 1 from seq where n < $2),
-                  f(i, name) as (values {firsts}),
-                  l(i, name) as (values {lasts}),
-                  co(i, name, domain) as (values {companies})
-             insert into contacts (account_id, first_name, last_name, email, phone, company, search_text, created_at, updated_at)
-             select $3, f.name, l.name,
-                    lower(f.name) || '.' || lower(l.name) || '.' || seq.n || '@' || co.domain,
-                    '+1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000),
-                    co.name,
-                    lower(f.name || ' ' || l.name || ' ' || f.name || '.' || l.name || '.' || seq.n || '@' || co.domain
-                          || ' +1 555 ' || (100 + seq.n % 900) || ' ' || (1000 + seq.n % 9000) || ' ' || co.name),
-                    $4 - ($6 - seq.n) * $5, $4 - ($6 - seq.n) * $5
-             from seq
-             join f on f.i = seq.n % 40
-             join l on l.i = (seq.n / 40) % 40
-             join co on co.i = (seq.n / 7) % 25"
-        );
-        let hour = 3_600_000i64;
-        let day = 24 * hour;
-        // Statements over the chunk's contacts `c`: ids :lo..=:hi of account :acc.
-        let per_contact: Vec<String> = vec![
-            format!("with k(i) as (values (1), (2))
-             insert into conversations (account_id, contact_id, channel, subject, created_at)
-             select c.account_id, c.id, case when k.i = 1 then 'email' else 'sms' end,
-                    case when (c.id + k.i) % 3 = 0 then 'Viewing request' when (c.id + k.i) % 3 = 1 then 'Follow-up' else 'Pricing question' end,
-                    c.created_at + k.i * {hour}
-             from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
-            format!("with k(i) as (values (1), (2))
-             insert into messages (account_id, conversation_id, contact_id, direction, body, created_at)
-             select v.account_id, v.id, v.contact_id, case when k.i = 1 then 'inbound' else 'outbound' end,
-                    case when k.i = 1 then 'Hi, is the offer from last week still available?' else 'Yes it is. Shall we book a call on Thursday?' end,
-                    v.created_at + k.i * 60000
-             from conversations v, k where v.account_id = :acc and v.contact_id between :lo and :hi"),
-            format!("with k(i) as (values (1), (2), (3))
-             insert into notes (account_id, contact_id, user_id, body, created_at)
-             select c.account_id, c.id, case when k.i = 2 then :u2 else :u1 end,
-                    case k.i when 1 then 'Met at the spring open house; interested in a 3-bedroom.'
-                             when 2 then 'Prefers email over phone. Budget confirmed.'
-                             else 'Asked to be called back after the holidays.' end,
-                    c.created_at + k.i * {day}
-             from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
-            format!("with k(i) as (values (1), (2))
-             insert into tasks (account_id, contact_id, user_id, title, due_at, status, created_at)
-             select c.account_id, c.id, :u1, case when k.i = 1 then 'Send the brochure' else 'Call back' end,
-                    :now + ((c.id + k.i) % 20 - 5) * {day}, case when (c.id + k.i) % 3 = 0 then 'done' else 'open' end, c.created_at
-             from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
-            format!("insert into appointments (account_id, contact_id, user_id, title, starts_at, status, created_at)
-             select c.account_id, c.id, :u2, 'Property viewing', :now + (c.id % 30 - 15) * {day}, 'scheduled', c.created_at
-             from contacts c where c.account_id = :acc and c.id between :lo and :hi"),
-            "insert into opportunities (account_id, contact_id, name, value_cents, status, created_at)
-             select c.account_id, c.id, 'Deal ' || c.id, 50000 + (c.id % 50) * 10000,
-                    case c.id % 3 when 0 then 'open' when 1 then 'won' else 'lost' end, c.created_at
-             from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
-            "insert into manual_actions (account_id, contact_id, user_id, kind, description, status, created_at)
-             select c.account_id, c.id, :u1, case c.id % 3 when 0 then 'call' when 1 then 'sms' else 'email' end,
-                    'Reach out about the new listing', case when c.id % 4 = 0 then 'done' else 'pending' end, c.created_at
-             from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
-            format!("with k(i) as (values (1), (2), (3))
-             insert into activities (account_id, contact_id, user_id, kind, summary, created_at)
-             select c.account_id, c.id, case when k.i = 3 then :u2 else :u1 end,
-                    case k.i when 1 then 'email_opened' when 2 then 'note_added' else 'call_logged' end,
-                    case k.i when 1 then 'Opened “Spring listings”' when 2 then 'Added a note' else 'Logged a 4-minute call' end,
-                    case when k.i = 3 and c.id % 5 = 0 then :now - (c.id % 6) * {day} else c.created_at + k.i * {hour} end
-             from contacts c, k where c.account_id = :acc and c.id between :lo and :hi"),
-            "insert into files (account_id, contact_id, user_id, name, content_type, size_bytes, content, created_at)
-             select c.account_id, c.id, :u1, case when c.id % 2 = 0 then 'signed-agreement.txt' else 'id-scan.txt' end,
-                    'text/plain', 64, :file, c.created_at
-             from contacts c where c.account_id = :acc and c.id between :lo and :hi".to_string(),
-            format!("with t(i, name) as (values {tags})
-             insert into contact_tags (contact_id, tag, account_id, created_at)
-             select c.id, t.name, c.account_id, c.created_at from contacts c join t on t.i = c.id % 8
-             where c.account_id = :acc and c.id between :lo and :hi"),
-            "insert into community_groups (account_id, name, owner_contact_id, created_at)
-             select c.account_id, 'Neighbourhood group ' || c.id, c.id, c.created_at
-             from contacts c where c.account_id = :acc and c.id between :lo and :hi and c.id % 500 = 0".to_string(),
-        ];
+        let contacts_sql = contacts_insert_sql();
+        let per_contact = associated_inserts();
+        let day = 24 * 3_600_000i64;
         let file_body: Vec<u8> = b"Signed agreement, scanned copy. This text stands for the attached document.\n"[..64].to_vec();
 
         // creation times spread over about two years before now, newest last
