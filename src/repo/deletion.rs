@@ -180,6 +180,17 @@ pub const REMOVED_WITH_CONTACT: [&str; 10] = [
     "list_members",
 ];
 
+/// R2 for the community groups that the contacts of the subquery `{ids}` own, in the
+/// account `$1`: they stay, without an owner (also run by the scale benchmark's
+/// hand-written deletion).
+pub const RELEASE_OWNED_GROUPS: &str =
+    "update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({ids})";
+
+/// R2 for the active enrollments of the contacts of the subquery `{ids}`, in the account
+/// `$1`: they stop at the moment `{now}`, with the reason `contact_deleted`.
+pub const STOP_ACTIVE_ENROLLMENTS: &str = "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = {now}
+     where account_id = $1 and status = 'active' and contact_id in ({ids})";
+
 /// The running batch a chunk continues, locked for the chunk's transaction.
 const RUNNING_BATCH: &str = "select selection, cursor_id, state, actor_user_id, workflow_id
      from deletion_batches where id = $1 and account_id = $2";
@@ -241,34 +252,35 @@ impl Chunk {
     /// R2 for exactly the contacts this chunk marked: their associated rows removed,
     /// the groups they owned kept without an owner, their active enrollments stopped.
     fn remove_associated<DB: Dialect>(&self, now: i64) -> Vec<QueryBuilder<'static, DB>> {
-        let mut statements = Vec::new();
-        for table in REMOVED_WITH_CONTACT {
-            let mut qb = QueryBuilder::new(format!("delete from {table} where "));
-            self.push_owned(&mut qb, "contact_id");
-            statements.push(qb);
-        }
-        let mut qb = QueryBuilder::new("update community_groups set owner_contact_id = null where ");
-        self.push_owned(&mut qb, "owner_contact_id");
-        statements.push(qb);
-        let mut qb = QueryBuilder::new("update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = ");
-        qb.bind_int(now).push(" where status = 'active' and ");
-        self.push_owned(&mut qb, "contact_id");
-        statements.push(qb);
-        statements
+        let removals = REMOVED_WITH_CONTACT.iter().map(|table| format!("delete from {table} where account_id = $1 and contact_id in ({{ids}})"));
+        removals
+            .chain([RELEASE_OWNED_GROUPS.to_string(), STOP_ACTIVE_ENROLLMENTS.to_string()])
+            .map(|template| self.fill(&template, now))
+            .collect()
     }
 
-    /// The rows of the account whose `column` names one of the chunk's contacts that its
-    /// batch marked.
-    fn push_owned<DB: Dialect>(&self, qb: &mut QueryBuilder<'_, DB>, column: &str) {
-        qb.push("account_id = ")
-            .bind_int(self.account.0)
-            .push(format!(" and {column} in (select id from contacts where deletion_batch_id = "))
-            .bind_int(self.batch.0)
-            .push(" and id > ")
-            .bind_int(self.after)
-            .push(" and id <= ")
-            .bind_int(self.upto)
-            .push(")");
+    /// One of the R2 statements above for this chunk: `$1` its account, `{ids}` its
+    /// contacts that its batch marked, `{now}` the time.
+    fn fill<DB: Dialect>(&self, template: &str, now: i64) -> QueryBuilder<'static, DB> {
+        let mut qb = QueryBuilder::new("");
+        let mut rest = template;
+        while let Some((at, token)) = ["$1", "{ids}", "{now}"].into_iter().filter_map(|t| rest.find(t).map(|at| (at, t))).min() {
+            qb.push(&rest[..at]);
+            match token {
+                "$1" => qb.bind_int(self.account.0),
+                "{ids}" => qb
+                    .push("select id from contacts where deletion_batch_id = ")
+                    .bind_int(self.batch.0)
+                    .push(" and id > ")
+                    .bind_int(self.after)
+                    .push(" and id <= ")
+                    .bind_int(self.upto),
+                _ => qb.bind_int(now),
+            };
+            rest = &rest[at + token.len()..];
+        }
+        qb.push(rest);
+        qb
     }
 }
 
