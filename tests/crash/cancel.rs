@@ -11,7 +11,7 @@ crate::both_backends!(
         let before = snapshot_before(&crm.raw).await;
         let server = server(&crm, "server");
         let mut admin = login(&server, ADMIN).await;
-        let r = admin.delete_all(&[], false).await;
+        let r = admin.delete_all(false).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let (job, batch_id) = latest_job(&crm.raw).await;
 

@@ -10,7 +10,7 @@ crate::both_backends!(
 
         let mut first = server(&crm, "first");
         let mut admin = login(&first, ADMIN).await;
-        let r = admin.delete_all(&[], false).await;
+        let r = admin.delete_all(false).await;
         assert_eq!(r.status, 303, "select-all delete of {CONTACTS} contacts: {}", r.body);
         assert_eq!(r.location(), Some("/bulk-actions"), "a large deletion becomes a background job");
         let (job, batch_id) = latest_job(&crm.raw).await;

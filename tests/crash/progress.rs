@@ -37,7 +37,7 @@ crate::both_backends!(
         let mut other = login(&server, OTHER_ADMIN).await;
 
         // From the list page, htmx gets 202 and the progress bar, which polls itself.
-        let r = admin.delete_all(&[], true).await;
+        let r = admin.delete_all(true).await;
         assert_eq!(r.status, 202, "{}", r.body);
         let (job, batch_id) = latest_job(&crm.raw).await;
         assert!(r.body.contains(&format!(r#"hx-get="/bulk-actions/{job}/progress?in=alert""#)), "a polling progress bar:\n{}", r.body);

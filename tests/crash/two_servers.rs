@@ -23,7 +23,7 @@ async fn postgres_two_servers_the_lease_holder_dies_and_the_other_finishes_the_j
     let before = snapshot_before(&crm.raw).await;
     let mut servers = vec![server(&crm, "a"), server(&crm, "b")];
     let mut admin = login(&servers[0], ADMIN).await;
-    let r = admin.delete_all(&[], false).await;
+    let r = admin.delete_all(false).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let (job, batch_id) = latest_job(&crm.raw).await;
 
@@ -67,7 +67,7 @@ async fn postgres_two_servers_overlapping_select_all_deletions_delete_each_conta
     let mut a = login(&servers[0], ADMIN).await;
     let mut b = login(&servers[1], ADMIN).await;
     // The same select-all, sent to both servers at once.
-    let (ra, rb) = tokio::join!(a.delete_all(&[], false), b.delete_all(&[], false));
+    let (ra, rb) = tokio::join!(a.delete_all(false), b.delete_all(false));
     for r in [&ra, &rb] {
         assert_eq!(r.status, 303, "{}", r.body);
     }

@@ -435,17 +435,22 @@ impl Client {
         req
     }
 
-    /// Deletes every contact of the account as "Select all N contacts in this account"
-    /// with the typed DELETE and count does, `extra` fields added: the `as_of` and the
-    /// count are those of `#list-meta` on the contacts page.
-    pub async fn delete_all(&mut self, extra: &[(&str, &str)], htmx: bool) -> Resp {
+    /// The `as_of` and the count of `#list-meta` on the contacts page: what "Select all
+    /// N contacts in this account" sends with the typed DELETE.
+    pub async fn list_meta(&mut self) -> (String, String) {
         let page = self.get("/contacts").await;
         page.assert_status(200);
         let meta = &page.body[page.body.find(r#"id="list-meta""#).expect("#list-meta on the contacts page")..];
         let as_of = attr_after(meta, r#"data-as-of=""#).expect("data-as-of on #list-meta");
         let total = attr_after(meta, r#"data-total=""#).expect("data-total on #list-meta");
-        let mut fields = vec![("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str())];
-        fields.extend_from_slice(extra);
+        (as_of, total)
+    }
+
+    /// Deletes every contact of the account as "Select all N contacts in this account"
+    /// with the typed DELETE and count does.
+    pub async fn delete_all(&mut self, htmx: bool) -> Resp {
+        let (as_of, total) = self.list_meta().await;
+        let fields = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str())];
         self.post_with("/contacts/delete", &fields, Csrf::Field, htmx).await
     }
 
