@@ -7,25 +7,15 @@ use crate::store::{account_ids, live_contacts, Store};
 use crate::support::child::cli;
 use crate::support::Raw;
 use crate::{args, ACCOUNT, ADMIN_EMAIL, ADMIN_PASSWORD};
+use contacts_admin::repo::deletion::REMOVED_WITH_CONTACT;
 use contacts_admin::web::page::thousands;
 use std::time::Instant;
 
-/// Tables that hold a contact's associated rows (what the seed writes).
-const ASSOCIATED: [&str; 13] = [
-    "conversations",
-    "messages",
-    "notes",
-    "tasks",
-    "appointments",
-    "opportunities",
-    "manual_actions",
-    "activities",
-    "files",
-    "enrollments",
-    "list_members",
-    "contact_tags",
-    "community_groups",
-];
+/// Tables that hold a contact's associated rows (what the seed writes): those a
+/// deletion removes, then those it keeps.
+fn associated() -> impl Iterator<Item = &'static str> {
+    REMOVED_WITH_CONTACT.into_iter().chain(["enrollments", "contact_tags", "community_groups"])
+}
 
 /// Builds the master (or reuses it if it holds exactly `contacts` live contacts).
 pub async fn ensure_master(cfg: &Config, store: &Store, rep: &mut Report) {
@@ -72,7 +62,7 @@ pub async fn describe_master(store: &Store, rep: &mut Report) -> String {
     let contacts = live_contacts(&pool, acc).await;
     let mut rows = 0;
     let mut parts = Vec::new();
-    for t in ASSOCIATED {
+    for t in associated() {
         let n = pool.i64(&format!("select count(*) from {t} where account_id = $1"), args![acc]).await;
         rows += n;
         parts.push(format!("{t} {}", thousands(n)));

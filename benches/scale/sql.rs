@@ -4,7 +4,7 @@
 
 use crate::report::{rate, Report};
 use crate::store::{account_ids, live_contacts, Store};
-use contacts_admin::repo::deletion::REMOVED_WITH_CONTACT;
+use contacts_admin::repo::deletion::{RELEASE_OWNED_GROUPS, REMOVED_WITH_CONTACT, STOP_ACTIVE_ENROLLMENTS};
 use contacts_admin::repo::Backend;
 use contacts_admin::web::page::thousands;
 use std::time::Instant;
@@ -46,40 +46,25 @@ pub async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
         .expect("mark contacts deleted")
         .rows_affected();
         steps.push(("contacts".into(), t.elapsed().as_secs_f64(), deleted));
+        // R2 for the batch's contacts, statement by statement, as the repository runs it
+        // for a chunk
         let of_batch = "select id from contacts where deletion_batch_id = $2";
-        for table in REMOVED_WITH_CONTACT {
+        let removed = REMOVED_WITH_CONTACT.map(|t| (t, format!("delete from {t} where account_id = $1 and contact_id in ({of_batch})")));
+        let kept = [
+            ("community_groups", RELEASE_OWNED_GROUPS.replace("{ids}", of_batch)),
+            ("enrollments", STOP_ACTIVE_ENROLLMENTS.replace("{ids}", of_batch).replace("{now}", &now.to_string())),
+        ];
+        for (table, sql) in removed.into_iter().chain(kept) {
             let t = Instant::now();
-            let n = sqlx::query(&format!("delete from {table} where account_id = $1 and contact_id in ({of_batch})"))
+            let n = sqlx::query(&sql)
                 .bind(acc)
                 .bind(batch)
                 .execute(&mut *conn)
                 .await
-                .unwrap_or_else(|e| panic!("delete {table}: {e}"))
+                .unwrap_or_else(|e| panic!("{table}: {e}"))
                 .rows_affected();
             steps.push((table.into(), t.elapsed().as_secs_f64(), n));
         }
-        let t = Instant::now();
-        let n = sqlx::query(&format!("update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({of_batch})"))
-            .bind(acc)
-            .bind(batch)
-            .execute(&mut *conn)
-            .await
-            .expect("group ownership")
-            .rows_affected();
-        steps.push(("community_groups".into(), t.elapsed().as_secs_f64(), n));
-        let t = Instant::now();
-        let n = sqlx::query(&format!(
-            "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = $3
-             where account_id = $1 and status = 'active' and contact_id in ({of_batch})"
-        ))
-        .bind(acc)
-        .bind(batch)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .expect("enrollments")
-        .rows_affected();
-        steps.push(("enrollments".into(), t.elapsed().as_secs_f64(), n));
         sqlx::query("update deletion_batches set state = 'done', total = $1, deleted_count = $1, finished_at = $2 where id = $3")
             .bind(deleted as i64)
             .bind(now)

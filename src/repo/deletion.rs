@@ -186,6 +186,17 @@ pub const REMOVED_WITH_CONTACT: [&str; 10] = [
     "list_members",
 ];
 
+/// R2 for the community groups that the contacts of the subquery `{ids}` own, in the
+/// account `$1`: they stay, without an owner (also run by the scale benchmark's
+/// hand-written deletion).
+pub const RELEASE_OWNED_GROUPS: &str =
+    "update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({ids})";
+
+/// R2 for the active enrollments of the contacts of the subquery `{ids}`, in the account
+/// `$1`: they stop at the moment `{now}`, with the reason `contact_deleted`.
+pub const STOP_ACTIVE_ENROLLMENTS: &str = "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = {now}
+     where account_id = $1 and status = 'active' and contact_id in ({ids})";
+
 impl Repo {
     /// Counts, per associated kind, what deleting `sel` would remove, and the
     /// pre-delete warnings (U4). `actor` is who is about to delete, so "worked on by
@@ -430,26 +441,21 @@ impl Repo {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(&format!(
-                "update community_groups set owner_contact_id = null where account_id = $1 and owner_contact_id in ({chunk})"
-            ))
-            .bind(account.0)
-            .bind(batch.0)
-            .bind(b.cursor_id)
-            .bind(upper)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = $5
-                 where account_id = $1 and status = 'active' and contact_id in ({chunk})"
-            ))
-            .bind(account.0)
-            .bind(batch.0)
-            .bind(b.cursor_id)
-            .bind(upper)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&RELEASE_OWNED_GROUPS.replace("{ids}", chunk))
+                .bind(account.0)
+                .bind(batch.0)
+                .bind(b.cursor_id)
+                .bind(upper)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&STOP_ACTIVE_ENROLLMENTS.replace("{ids}", chunk).replace("{now}", "$5"))
+                .bind(account.0)
+                .bind(batch.0)
+                .bind(b.cursor_id)
+                .bind(upper)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
 
             sqlx::query("update deletion_batches set cursor_id = $1, deleted_count = deleted_count + $2 where id = $3")
                 .bind(upper)
