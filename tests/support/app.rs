@@ -291,6 +291,20 @@ pub fn batch_in_page(html: &str) -> Option<i64> {
     html[start..end].parse().ok()
 }
 
+/// The status of the HTTP answer on `stream`, read until its status line is in (the
+/// server may reset the rest); `None` when it closed without one.
+pub fn read_status(stream: &mut impl std::io::Read) -> Option<u16> {
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !response.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&response).lines().next()?.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects, and remembers
 /// the CSRF token of the last page it read so its POSTs carry it. A clone shares the
 /// cookies, as the tabs of one browser do.
@@ -495,16 +509,21 @@ impl Client {
     /// POSTs `body` with `Transfer-Encoding: chunked` (no announced length), with this
     /// client's cookies, over a plain socket; returns the response's status.
     pub async fn post_chunked(&mut self, path: &str, body: &[u8]) -> u16 {
+        self.post_chunked_with(path, body.to_vec(), "").await.expect("an HTTP status line in the answer")
+    }
+
+    /// [`Client::post_chunked`] with `extra_headers` (whole lines); `None` when the
+    /// server closed without an answer.
+    pub async fn post_chunked_with(&self, path: &str, body: Vec<u8>, extra_headers: &str) -> Option<u16> {
         use reqwest::cookie::CookieStore;
         let url: reqwest::Url = self.url(path).parse().expect("a URL");
         let cookie = self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_string)).unwrap_or_default();
         let host = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(80));
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n{extra_headers}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         );
-        let body = body.to_vec();
         tokio::task::spawn_blocking(move || {
-            use std::io::{Read, Write};
+            use std::io::Write;
             let mut stream = std::net::TcpStream::connect(&host).expect("connect to the server");
             stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
             let mut write = || -> std::io::Result<()> {
@@ -519,22 +538,7 @@ impl Client {
             };
             // The server may answer and close before the whole body is sent.
             let _ = write();
-            let mut response = Vec::new();
-            let mut buf = [0u8; 4096];
-            // Read until the status line is in (the server may reset the rest).
-            while !response.windows(2).any(|w| w == b"\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => response.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&response);
-            let status_line = text.lines().next().unwrap_or_default().to_string();
-            status_line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("no HTTP status in {status_line:?}"))
+            read_status(&mut stream)
         })
         .await
         .expect("the chunked request")
