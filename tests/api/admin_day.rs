@@ -123,7 +123,7 @@ both_backends!(async fn a_regular_user_is_not_offered_what_only_an_admin_may_do(
 
 both_backends!(async fn a_background_deletion_ends_with_what_it_did_and_an_offer_to_restore(db: TestDb) {
     use contacts_admin::config::BulkSettings;
-    let app = crate::app::spawn_app_with(db, BulkSettings { threshold: 3, chunk: Some(2) }).await;
+    let app = crate::app::spawn_app_with(db, |s| s.bulk = BulkSettings { threshold: 3, chunk: Some(2) }).await;
     let f = &app.f;
     let mut ids = Vec::new();
     for name in ["Ann", "Bob", "Cat", "Dan", "Eve"] {

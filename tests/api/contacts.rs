@@ -1,35 +1,11 @@
 //! The contacts list (search, tag filter, page size, keyset pagination, the htmx
 //! fragment, R3), creating a contact, and the contact page (U7) with tenant isolation.
 
-use crate::app::{row_ids, spawn_app, unescape, Resp};
-use crate::support::{add_associated, create_contact, Fixture};
+use crate::app::{pager_link, row_ids, spawn_app};
+use crate::support::{add_associated, create_contact};
 use crate::{args, both_backends, live_count, snapshot};
 use chrono::Duration;
-use contacts_admin::domain::{Actor, ContactId, DeleteConfirmation, Selection};
-
-/// Deletes through the repository, as the fixture's admin (arrangement, not under test).
-async fn delete_in_repo(f: &Fixture, ids: &[ContactId]) {
-    f.repo
-        .delete_contacts(
-            f.acc.id,
-            Actor::ui(f.acc.admin),
-            &Selection::ids(ids.to_vec()).unwrap(),
-            None,
-            DeleteConfirmation::parse("DELETE").unwrap(),
-        )
-        .await
-        .expect("delete in the repository");
-}
-
-/// The link of the pager button labelled `label` ("Next ›", "‹ Previous", …).
-fn pager_link(r: &Resp, label: &str) -> Option<String> {
-    let end = r.body.find(&format!(">{label}</a>"))?;
-    let start = r.body[..end].rfind("<a ")?;
-    let tag = &r.body[start..end];
-    let h = tag.find("href=\"")? + 6;
-    let e = tag[h..].find('"')? + h;
-    Some(unescape(&tag[h..e]))
-}
+use contacts_admin::domain::ContactId;
 
 both_backends!(async fn the_list_shows_live_contacts_of_this_account_with_search_and_tag_filter(db: TestDb) {
     let app = spawn_app(db).await;
@@ -38,7 +14,7 @@ both_backends!(async fn the_list_shows_live_contacts_of_this_account_with_search
     let bob = f.contact("Bobby", Some("bobby@example.test"), &[]).await;
     let cara = f.contact("Carabel", Some("cara@example.test"), &["VIP", "Lead"]).await;
     let gone = f.contact("Goneril", Some("goneril@example.test"), &["VIP"]).await;
-    delete_in_repo(f, &[gone]).await;
+    crate::support::delete_ids(f, &[gone]).await;
     create_contact(&f.repo, app.b.id, "Zedekiah", Some("zed@bravo.test"), &["VIP"]).await;
     let mut c = app.admin().await;
 
@@ -102,7 +78,7 @@ both_backends!(async fn a_search_of_many_pages_shows_its_rows_at_once_and_its_ex
 
     // R3: deleted contacts leave the exact count at once; tenant B's are never counted
     let some: Vec<ContactId> = row_ids(&page.body).into_iter().take(3).map(ContactId).collect();
-    delete_in_repo(f, &some).await;
+    crate::support::delete_ids(f, &some).await;
     c.get("/contacts/count?q=555").await.assert_status(200).assert_contains("data-total=\"1197\"");
     let mut b = app.admin_b().await;
     b.get("/contacts/count?q=555").await.assert_status(200).assert_contains("data-total=\"7\"").assert_contains("7 contacts match this search");
@@ -297,7 +273,7 @@ both_backends!(async fn the_contact_page_is_404_for_other_accounts_deleted_and_m
     let their_assoc = add_associated(&f.raw, &app.b, theirs, f.now()).await;
     let gone = f.contact("Goneril", Some("goneril@example.test"), &[]).await;
     f.advance(Duration::minutes(1));
-    delete_in_repo(f, &[gone]).await;
+    crate::support::delete_ids(f, &[gone]).await;
     let mut c = app.admin().await;
 
     for path in [

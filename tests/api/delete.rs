@@ -389,7 +389,7 @@ both_backends!(async fn a_large_select_all_deletion_runs_in_chunks_and_its_batch
         let raw = f.raw.clone();
         async move {
             let mut n = 0;
-            for table in crate::support::REMOVED_KINDS {
+            for table in crate::support::REMOVED_WITH_CONTACT {
                 n += raw.count(table, "account_id = $1", args![account]).await;
             }
             n

@@ -3,18 +3,11 @@
 //! matches nothing, an account whose contacts were all deleted (admin and regular user),
 //! and one that never had any.
 
-use crate::app::{row_ids, spawn_app, unescape, Resp};
+use crate::app::{attr_after, pager_link, row_ids, spawn_app, Resp};
 use crate::support::{create_contact, Fixture};
 use crate::both_backends;
 use chrono::Duration;
-use contacts_admin::domain::{Actor, ContactId, DeleteConfirmation, NewContact, Selection, TagAuthority};
-
-async fn delete_in_repo(f: &Fixture, ids: &[ContactId]) {
-    f.repo
-        .delete_contacts(f.acc.id, Actor::ui(f.acc.admin), &Selection::ids(ids.to_vec()).unwrap(), None, DeleteConfirmation::parse("DELETE").unwrap())
-        .await
-        .expect("delete in the repository");
-}
+use contacts_admin::domain::{ContactId, NewContact, TagAuthority};
 
 async fn person(f: &Fixture, first: &str, last: &str, email: &str, company: &str) -> ContactId {
     let c = NewContact::parse(first, last, email, "", company).unwrap();
@@ -28,21 +21,7 @@ fn header(r: &Resp, label: &str) -> (String, Option<String>) {
     let th = head[..at].rfind("<th").unwrap();
     let th_end = th + head[th..].find('>').unwrap() + 1;
     let cell = &head[th..head[th..].find("</th>").unwrap() + th];
-    let href = cell.find("href=\"").map(|h| {
-        let rest = &cell[h + 6..];
-        unescape(&rest[..rest.find('"').unwrap()])
-    });
-    (head[th..th_end].to_string(), href)
-}
-
-/// The link of the pager button labelled `label`.
-fn pager_link(r: &Resp, label: &str) -> Option<String> {
-    let end = r.body.find(&format!(">{label}</a>"))?;
-    let start = r.body[..end].rfind("<a ")?;
-    let tag = &r.body[start..end];
-    let h = tag.find("href=\"")? + 6;
-    let e = tag[h..].find('"')? + h;
-    Some(unescape(&tag[h..e]))
+    (head[th..th_end].to_string(), attr_after(cell, "href=\""))
 }
 
 /// The empty state's block of a list page.
@@ -180,7 +159,7 @@ both_backends!(async fn empty_lists_say_why_and_offer_the_way_out(db: TestDb) {
     assert!(e.contains("Clear the search and tag filter"), "{e}");
 
     // every contact deleted, on one day
-    delete_in_repo(f, &ids).await;
+    crate::support::delete_ids(f, &ids).await;
     let day = f.now().format("%b %-d, %Y").to_string();
     let closes = (f.now() + Duration::days(60)).format("%b %-d, %Y").to_string();
     let r = admin.get("/contacts").await;
@@ -202,7 +181,7 @@ both_backends!(async fn empty_lists_say_why_and_offer_the_way_out(db: TestDb) {
     // deletions on two days, then past the window: the text follows
     let again = f.contact("Dee", Some("dee@x.test"), &[]).await;
     f.advance(Duration::days(3));
-    delete_in_repo(f, &[again]).await;
+    crate::support::delete_ids(f, &[again]).await;
     let later = f.now().format("%b %-d, %Y").to_string();
     let e = empty_block(&admin.get("/contacts").await).to_string();
     assert!(e.contains(&format!("All 4 contacts were deleted between {day} and {later}.")), "{e}");

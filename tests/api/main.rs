@@ -10,8 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-#[path = "../support/app.rs"]
-mod app;
+use support::app;
 
 mod admin_day;
 mod auth;
@@ -28,40 +27,13 @@ mod tags;
 mod workflows;
 
 use chrono::{DateTime, Utc};
-use contacts_admin::domain::{AccountId, ContactId};
+use contacts_admin::domain::AccountId;
 use support::Raw;
+pub use support::{batch_of, exists, is_deleted, is_live, live_count};
 
 /// A moment as the list page writes its `as_of`.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     contacts_admin::web::contacts::rfc3339(t)
-}
-
-/// Whether the contact row exists at all (deleted or not).
-pub async fn exists(raw: &Raw, id: ContactId) -> bool {
-    raw.count("contacts", "id = $1", args![id]).await == 1
-}
-
-/// Whether the contact exists and is soft-deleted.
-pub async fn is_deleted(raw: &Raw, id: ContactId) -> bool {
-    let row: Option<(Option<i64>,)> = raw.optional("select deleted_at from contacts where id = $1", args![id]).await;
-    row.unwrap_or_else(|| panic!("contact {id} has no row")).0.is_some()
-}
-
-/// Whether the contact exists and is live.
-pub async fn is_live(raw: &Raw, id: ContactId) -> bool {
-    let row: Option<(Option<i64>,)> = raw.optional("select deleted_at from contacts where id = $1", args![id]).await;
-    matches!(row, Some((None,)))
-}
-
-/// Live contacts of the account, counted in the database.
-pub async fn live_count(raw: &Raw, account: AccountId) -> i64 {
-    raw.count("contacts", "account_id = $1 and deleted_at is null", args![account]).await
-}
-
-/// `deletion_batch_id` of the contact row.
-pub async fn batch_of(raw: &Raw, id: ContactId) -> Option<i64> {
-    let row: (Option<i64>,) = raw.one("select deletion_batch_id from contacts where id = $1", args![id]).await;
-    row.0
 }
 
 /// Row counts of every table a request could change, to prove that a refused request

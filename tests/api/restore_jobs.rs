@@ -42,7 +42,7 @@ async fn restore_jobs_settled(raw: &Raw) {
 }
 
 both_backends!(async fn a_restore_above_the_threshold_runs_as_one_job_even_when_asked_twice_at_once(db: TestDb) {
-    let app = spawn_app_with(db, BulkSettings { threshold: 5, chunk: Some(3) }).await;
+    let app = spawn_app_with(db, |s| s.bulk = BulkSettings { threshold: 5, chunk: Some(3) }).await;
     let f = &app.f;
     let (ids, batch) = deleted_batch(f, 14).await;
     // since the deletion, a live contact took the email of one of them (R13)
@@ -81,7 +81,7 @@ both_backends!(async fn a_restore_above_the_threshold_runs_as_one_job_even_when_
 });
 
 both_backends!(async fn a_restore_that_stops_midway_says_what_came_back_and_the_audit_log_counts_it(db: TestDb) {
-    let app = spawn_app_with(db, BulkSettings { threshold: 100, chunk: Some(3) }).await;
+    let app = spawn_app_with(db, |s| s.bulk = BulkSettings { threshold: 100, chunk: Some(3) }).await;
     let f = &app.f;
     let (ids, batch) = deleted_batch(f, 10).await;
     // the third chunk holds the eighth contact

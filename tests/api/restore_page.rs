@@ -196,7 +196,7 @@ both_backends!(async fn select_all_matching_with_an_exclusion_restores_what_the_
 });
 
 both_backends!(async fn a_large_select_all_restore_goes_to_a_background_job(db: TestDb) {
-    let app = spawn_app_with(db, BulkSettings { threshold: 2, chunk: Some(2) }).await;
+    let app = spawn_app_with(db, |s| s.bulk = BulkSettings { threshold: 2, chunk: Some(2) }).await;
     let f = &app.f;
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -253,7 +253,7 @@ both_backends!(async fn another_accounts_ids_and_filters_do_nothing(db: TestDb) 
 });
 
 both_backends!(async fn a_deletion_goes_by_one_name_on_every_page(db: TestDb) {
-    let app = spawn_app_with(db, BulkSettings { threshold: 2, chunk: Some(2) }).await;
+    let app = spawn_app_with(db, |s| s.bulk = BulkSettings { threshold: 2, chunk: Some(2) }).await;
     let f = &app.f;
     let mut ids = Vec::new();
     for n in 0..3 {

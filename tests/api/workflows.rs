@@ -8,11 +8,10 @@
 //! Runs are asynchronous (a worker inside the server): the tests poll the database
 //! until the expected state is reached, with a deadline, and never assert on time.
 
-use crate::app::{spawn_app, Client, Resp, SESSION_KEY};
-use crate::support::{assert_associated, create_contact, Fixture, Raw, REMOVED_KINDS, TEST_PASSWORD};
+use crate::app::{spawn_app, Client, Resp};
+use crate::support::{assert_associated, create_contact, Fixture, Raw, REMOVED_WITH_CONTACT, TEST_PASSWORD};
 use crate::{args, audit_rows, batch_of, both_backends, is_deleted, is_live, live_count, snapshot};
 use chrono::Duration;
-use contacts_admin::config::Settings;
 use contacts_admin::domain::{ContactId, Selection, TagName};
 use contacts_admin::startup::Application;
 use std::future::Future;
@@ -547,7 +546,7 @@ both_backends!(async fn bulk_add_tag_on_a_thousand_contacts_deletes_all_of_them(
     }
     assert_eq!(live_count(&f.raw, app.b.id).await, 20, "B's contacts are untouched");
     assert_eq!(f.raw.count("workflow_runs", "workflow_id = $1", args![b_wf]).await, 0);
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         let left = f
             .raw
             .count(table, "contact_id in (select id from contacts where account_id = $1 and deleted_at is not null)", args![f.acc.id])
@@ -798,16 +797,7 @@ struct Server {
 
 impl Server {
     fn start(f: &Fixture) -> Server {
-        let settings = Settings {
-            database_url: f.db.url.clone(),
-            bind: "127.0.0.1:0".into(),
-            session_key: Some(SESSION_KEY.into()),
-            secure_cookies: false,
-            trusted_proxies: Vec::new(),
-            purge_interval_secs: 0,
-            bulk: Default::default(),
-            clock: Arc::new(f.clock.clone()),
-        };
+        let settings = crate::app::settings(&f.db.url, Arc::new(f.clock.clone()));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -845,8 +835,7 @@ both_backends!(async fn a_run_queued_before_a_restart_completes_after_it(db: Tes
 
     // first server: the admin creates and activates the workflow, then it stops
     let server = Server::start(&f);
-    let mut admin = Client::new(&server.base);
-    admin.login(&f.acc.admin_email, TEST_PASSWORD).await;
+    let mut admin = Client::signed_in(&server.base, &f.acc.admin_email, TEST_PASSWORD).await;
     let wf = create_workflow(&mut admin, NAME, TAG).await;
     activate(&mut admin, wf).await;
     let base = server.base.clone();
@@ -880,8 +869,7 @@ both_backends!(async fn a_run_queued_before_a_restart_completes_after_it(db: Tes
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r.2 == "done" && r.3.is_some()), "{runs:?}");
     assert_eq!(deleted_by(&f.raw, ann.contact).await.1, Some(f.acc.admin.0));
-    let mut admin = Client::new(&server.base);
-    admin.login(&f.acc.admin_email, TEST_PASSWORD).await;
+    let mut admin = Client::signed_in(&server.base, &f.acc.admin_email, TEST_PASSWORD).await;
     admin.get("/contacts/restore").await.assert_contains("Workflow “Remove unsubscribed” on behalf of Acme Admin");
     server.stop().await;
 });

@@ -2,6 +2,7 @@
 //! repository, the application on `127.0.0.1:0`, and a headless Chromium with a fresh
 //! profile driven over the DevTools protocol (no WebDriver).
 
+use crate::support::app::{self, AppServer};
 use crate::support::{create_account, Raw, TestAccount, TestDb, TEST_PASSWORD};
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
@@ -13,7 +14,6 @@ use chromiumoxide::{Browser, BrowserConfig, Page};
 use contacts_admin::clock::SystemClock;
 use contacts_admin::config::Settings;
 use contacts_admin::repo::Repo;
-use contacts_admin::startup::Application;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use std::io::Write;
@@ -50,7 +50,7 @@ pub struct TestApp {
     pub repo: Repo,
     pub raw: Raw,
     pub acc: TestAccount,
-    server: JoinHandle<anyhow::Result<()>>,
+    _server: AppServer,
     _db: TestDb,
 }
 
@@ -60,26 +60,14 @@ impl TestApp {
     /// The bulk settings say when deletions become background jobs.
     pub async fn start_with(contacts: i64, bulk: contacts_admin::config::BulkSettings) -> TestApp {
         let db = TestDb::sqlite().await;
-        let settings = Settings {
-            database_url: db.url.clone(),
-            bind: "127.0.0.1:0".into(),
-            session_key: Some("browser-tests-session-key-".repeat(4)),
-            secure_cookies: false,
-            trusted_proxies: Vec::new(),
-            purge_interval_secs: 0,
-            bulk,
-            clock: Arc::new(SystemClock),
-        };
-        let app = Application::build(settings).await.expect("build the application");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let repo = app.repo().clone();
+        let server = AppServer::start(Settings { bulk, ..app::settings(&db.url, Arc::new(SystemClock)) }).await;
+        let repo = server.repo.clone();
         let acc = create_account(&repo, "Acme").await;
         if contacts > 0 {
             repo.seed_contacts(acc.id, contacts, &[acc.admin, acc.user]).await.expect("seed contacts");
         }
         let raw = db.raw().await;
-        let server = tokio::spawn(app.run_until_stopped());
-        TestApp { base, repo, raw, acc, server, _db: db }
+        TestApp { base: server.base.clone(), repo, raw, acc, _server: server, _db: db }
     }
 
     /// Ids of the account's live (not deleted) contacts, ascending.
@@ -102,12 +90,6 @@ impl TestApp {
 
     pub async fn is_deleted(&self, id: i64) -> bool {
         self.raw.count("contacts", "id = $1 and deleted_at is not null", crate::args![id]).await == 1
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 

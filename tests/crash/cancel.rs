@@ -9,8 +9,8 @@ crate::both_backends!(
     async fn cancel_mid_job_stops_the_batch_and_restore_brings_back_exactly_what_it_deleted(db: TestDb) {
         let crm = setup(db).await;
         let before = snapshot_before(&crm.raw).await;
-        let server = Server::start(&crm, "server").await;
-        let mut admin = Client::login(&server, ADMIN).await;
+        let server = server(&crm, "server");
+        let mut admin = login(&server, ADMIN).await;
         let r = admin.delete_all(false).await;
         assert_eq!(r.status, 303, "{}", r.body);
         let (job, batch_id) = latest_job(&crm.raw).await;
@@ -18,7 +18,7 @@ crate::both_backends!(
         wait_mid_job(&crm.raw, batch_id).await;
         let r = admin.post(&format!("/bulk-actions/{job}/cancel"), &[]).await;
         assert_eq!(r.status, 303, "cancel: {}", r.body);
-        assert_eq!(r.location.as_deref(), Some("/bulk-actions"));
+        assert_eq!(r.location(), Some("/bulk-actions"));
         assert_eq!(job_state(&crm.raw, job).await, "cancelled");
         let at_cancel = batch(&crm.raw, batch_id).await;
         assert_eq!(at_cancel.state, "cancelled");

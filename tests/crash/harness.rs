@@ -1,22 +1,14 @@
-//! The real `contacts-admin` binary as a child process, a cookie-keeping HTTP client
-//! that logs in like a browser, and the database-side checks of R2 and L2.
+//! The real `contacts-admin` binary as a child process with tiny chunks, clients signed
+//! in on it, and the database-side checks of R2 and L2.
 
-use crate::support::{Raw, TestDb, REMOVED_KINDS};
+pub use crate::support::app::{attr_after, Client};
+pub use crate::support::child::{ChildServer, Serve};
+use crate::support::child::cli;
+use crate::support::{Raw, TestDb, REMOVED_WITH_CONTACT, TEST_PASSWORD};
 use contacts_admin::repo::Backend;
-use reqwest::header::LOCATION;
-use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub const BIN: &str = env!("CARGO_BIN_EXE_contacts-admin");
-
-/// 64 bytes or more.
-pub const SESSION_KEY: &str = "crash-test-session-key-0123456789abcdef-0123456789abcdef-0123456789abcdef";
-pub const PASSWORD: &str = "crash-test-password";
 
 pub const ACCOUNT: &str = "Acme";
 pub const ADMIN: &str = "admin@acme.test";
@@ -39,233 +31,40 @@ pub const THRESHOLD: i64 = 100;
 /// How long any wait may take before the test fails (a guard, far above the usual).
 pub const WAIT: Duration = Duration::from_secs(120);
 
-fn command(db: &TestDb) -> Command {
-    let mut c = Command::new(BIN);
-    c.env("DATABASE_URL", &db.url)
-        .env_remove("CONTACTS_ADMIN_CLOCK_OFFSET_FILE")
-        .env_remove("BIND")
-        .env("RUST_LOG", "info,sqlx=warn")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    c
-}
-
-/// Runs a CLI command of the binary to the end; returns its stdout.
-pub async fn cli(db: &TestDb, args: &[&str]) -> String {
-    let mut c = command(db);
-    c.args(args);
-    let what = args.join(" ");
-    let out = tokio::task::spawn_blocking(move || c.output()).await.expect("join").expect("run contacts-admin");
-    assert!(
-        out.status.success(),
-        "contacts-admin {what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A fresh database with account Acme (an admin, a regular user and [`CONTACTS`]
 /// seeded contacts) and account Bravo (an admin), all made by the binary's CLI.
 pub struct Crm {
     pub db: TestDb,
     pub raw: Raw,
-    /// The servers' stderr files.
+    /// The servers' logs.
     pub logs: tempfile::TempDir,
 }
 
 pub async fn setup(db: TestDb) -> Crm {
     for (account, email, role) in [(ACCOUNT, ADMIN, "admin"), (ACCOUNT, USER, "user"), ("Bravo", OTHER_ADMIN, "admin")] {
-        cli(&db, &["create-user", "--account", account, "--email", email, "--password", PASSWORD, "--role", role]).await;
+        cli(&db.url, &["create-user", "--account", account, "--email", email, "--password", TEST_PASSWORD, "--role", role]);
     }
-    let out = cli(&db, &["seed", "--account", ACCOUNT, "--contacts", &CONTACTS.to_string()]).await;
+    let out = cli(&db.url, &["seed", "--account", ACCOUNT, "--contacts", &CONTACTS.to_string()]);
     assert!(out.contains(&format!("Seeded {CONTACTS} contacts")), "seed said: {out}");
     let raw = db.raw().await;
     let logs = tempfile::Builder::new().prefix("contacts-admin-crash-").tempdir().expect("temporary folder");
     Crm { db, raw, logs }
 }
 
-/// A `contacts-admin serve` child process on port 0; killed (SIGKILL) when dropped.
-pub struct Server {
-    pub name: String,
-    pub pid: u32,
-    /// `http://127.0.0.1:<port>`
-    pub base: String,
-    child: Option<Child>,
-    stderr: PathBuf,
+/// `contacts-admin serve` on `crm`'s database with tiny chunks, its log in `crm.logs`.
+pub fn server(crm: &Crm, name: &str) -> ChildServer {
+    Serve::new(&crm.db.url)
+        .env("BULK_CHUNK", chunk(crm.db.backend).to_string())
+        .env("BULK_THRESHOLD", THRESHOLD.to_string())
+        .env("RUST_LOG", "info,sqlx=warn")
+        .name(name)
+        .log(crm.logs.path().join(format!("{name}.stderr")))
+        .start()
 }
 
-impl Server {
-    /// Starts the server on `crm`'s database and waits for its "listening" line.
-    pub async fn start(crm: &Crm, name: &str) -> Server {
-        let stderr = crm.logs.path().join(format!("{name}.stderr"));
-        let err_file = std::fs::File::create(&stderr).expect("create the stderr file");
-        let mut c = command(&crm.db);
-        c.args(["serve", "--bind", "127.0.0.1:0"])
-            .env("BULK_CHUNK", chunk(crm.db.backend).to_string())
-            .env("BULK_THRESHOLD", THRESHOLD.to_string())
-            .env("PURGE_INTERVAL_SECS", "0")
-            .env("SESSION_KEY", SESSION_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(err_file));
-        let mut child = c.spawn().expect("start contacts-admin serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        // Reads every line until the process ends (so it never writes into a full pipe).
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("contacts-admin listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let mut server = Server { name: name.to_string(), pid: child.id(), base: String::new(), child: Some(child), stderr };
-        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(WAIT)).await.expect("join");
-        match addr {
-            Ok(a) => {
-                assert!(a.starts_with("http://127.0.0.1:"), "unexpected address {a}");
-                server.base = a;
-            }
-            Err(_) => {
-                server.kill();
-                panic!("server {name} did not report its address; stderr:\n{}", server.stderr());
-            }
-        }
-        server
-    }
-
-    /// `kill -9`, and reap the process.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Lines the server logged at ERROR level (or a panic).
-    pub fn errors(&self) -> Vec<String> {
-        self.stderr().lines().filter(|l| l.contains("ERROR") || l.contains("panicked")).map(str::to_string).collect()
-    }
-
-    pub fn assert_no_errors(&self) {
-        let errors = self.errors();
-        assert!(errors.is_empty(), "server {} logged errors:\n{}", self.name, errors.join("\n"));
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            let log = self.stderr();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            eprintln!("--- last lines of server {}'s stderr ---", self.name);
-            for l in tail.iter().rev() {
-                eprintln!("{l}");
-            }
-        }
-    }
-}
-
-/// A browser-like client: keeps cookies, does not follow redirects.
-pub struct Client {
-    http: reqwest::Client,
-    base: String,
-    pub csrf: String,
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub location: Option<String>,
-    pub body: String,
-}
-
-/// The `content` of `<meta name="csrf-token" …>`.
-pub fn csrf_meta(html: &str) -> Option<String> {
-    attr_after(html, r#"<meta name="csrf-token" content=""#)
-}
-
-/// The value of the attribute whose opening (`name="`) is `prefix`, first occurrence.
-pub fn attr_after(html: &str, prefix: &str) -> Option<String> {
-    let start = html.find(prefix)? + prefix.len();
-    let end = html[start..].find('"')? + start;
-    Some(crate::support::unescape(&html[start..end]))
-}
-
-impl Client {
-    /// Logs in through `GET /login` and `POST /login`, then reads the CSRF token of
-    /// the session from `GET /contacts`.
-    pub async fn login(server: &Server, email: &str) -> Client {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("http client");
-        let mut c = Client { http, base: server.base.clone(), csrf: String::new() };
-        let r = c.get("/login").await;
-        assert_eq!(r.status, StatusCode::OK, "GET /login");
-        c.csrf = csrf_meta(&r.body).expect("csrf meta on the login page");
-        let r = c.post("/login", &[("email", email), ("password", PASSWORD)]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "POST /login as {email}: {}", r.body);
-        assert_eq!(r.location.as_deref(), Some("/contacts"), "login redirect");
-        c.contacts_page().await;
-        c
-    }
-
-    /// `GET /contacts`: refreshes the CSRF token; returns the page.
-    pub async fn contacts_page(&mut self) -> String {
-        let r = self.get("/contacts").await;
-        assert_eq!(r.status, StatusCode::OK, "GET /contacts");
-        self.csrf = csrf_meta(&r.body).expect("csrf meta on the contacts page");
-        r.body
-    }
-
-    pub async fn get(&self, path: &str) -> Reply {
-        let res = self.http.get(format!("{}{path}", self.base)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        reply(res).await
-    }
-
-    /// A form POST with the session's `csrf_token`.
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        self.post_with(path, form, false).await
-    }
-
-    async fn post_with(&self, path: &str, form: &[(&str, &str)], htmx: bool) -> Reply {
-        let mut fields: Vec<(&str, &str)> = form.to_vec();
-        fields.push(("csrf_token", &self.csrf));
-        let mut req = self.http.post(format!("{}{path}", self.base)).form(&fields);
-        if htmx {
-            req = req.header("HX-Request", "true");
-        }
-        let res = req.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        reply(res).await
-    }
-
-    /// "Select all N contacts in this account" + typed DELETE, as the list page sends it:
-    /// the `as_of` is the `data-as-of` of `#list-meta`.
-    pub async fn delete_all(&mut self, htmx: bool) -> Reply {
-        let page = self.contacts_page().await;
-        let meta = &page[page.find(r#"id="list-meta""#).expect("#list-meta on the contacts page")..];
-        let as_of = attr_after(meta, r#"data-as-of=""#).expect("data-as-of on #list-meta");
-        // every contact of the account: the count shown is typed as well
-        let total = attr_after(meta, r#"data-total=""#).expect("data-total on #list-meta");
-        let form = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str())];
-        self.post_with("/contacts/delete", &form, htmx).await
-    }
-}
-
-async fn reply(res: reqwest::Response) -> Reply {
-    let status = res.status();
-    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = res.text().await.unwrap_or_default();
-    Reply { status, location, body }
+/// A client signed in on `server` as `email`.
+pub async fn login(server: &ChildServer, email: &str) -> Client {
+    Client::signed_in(&server.base, email, TEST_PASSWORD).await
 }
 
 /// Polls `f` every `every` until it returns `Some`, for at most [`WAIT`].
@@ -347,7 +146,7 @@ async fn per_contact(raw: &Raw, sql: &str) -> HashMap<i64, i64> {
 
 pub async fn snapshot(raw: &Raw) -> Snapshot {
     let mut rows = HashMap::new();
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         rows.insert(table, per_contact(raw, &format!("select contact_id, count(*) from {table} group by contact_id")).await);
     }
     Snapshot {
@@ -367,7 +166,7 @@ pub async fn snapshot(raw: &Raw) -> Snapshot {
 pub async fn snapshot_before(raw: &Raw) -> Snapshot {
     let s = snapshot(raw).await;
     assert_eq!(s.contacts.len() as i64, CONTACTS, "seeded contacts");
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         let with_rows = s.contacts.iter().filter(|c| s.rows[table].get(c).copied().unwrap_or(0) > 0).count();
         assert_eq!(with_rows as i64, CONTACTS, "seeded contacts with rows in {table}");
     }
@@ -420,7 +219,7 @@ pub async fn check_invariants(raw: &Raw, before: &Snapshot, batches: &[i64], res
             }
         }
     };
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         check(table, &before.rows[table], &now.rows[table]);
     }
     check("active enrollments", &before.active_enrollments, &now.active_enrollments);

@@ -8,11 +8,11 @@ crate::both_backends!(
         let crm = setup(db).await;
         let before = snapshot_before(&crm.raw).await;
 
-        let mut first = Server::start(&crm, "first").await;
-        let mut admin = Client::login(&first, ADMIN).await;
+        let mut first = server(&crm, "first");
+        let mut admin = login(&first, ADMIN).await;
         let r = admin.delete_all(false).await;
         assert_eq!(r.status, 303, "select-all delete of {CONTACTS} contacts: {}", r.body);
-        assert_eq!(r.location.as_deref(), Some("/bulk-actions"), "a large deletion becomes a background job");
+        assert_eq!(r.location(), Some("/bulk-actions"), "a large deletion becomes a background job");
         let (job, batch_id) = latest_job(&crm.raw).await;
         assert_eq!(batch(&crm.raw, batch_id).await.total, CONTACTS);
 
@@ -30,7 +30,7 @@ crate::both_backends!(
         assert_eq!(delete_audit(&crm.raw, batch_id).await, (0, 0), "no audit event before the deletion ends");
 
         // The restarted server takes the job over once the dead one's lease runs out.
-        let second = Server::start(&crm, "second").await;
+        let second = server(&crm, "second");
         wait_job_done(&crm.raw, job).await;
 
         let gone = check_invariants(&crm.raw, &before, &[batch_id], &HashSet::new()).await;
@@ -45,7 +45,7 @@ crate::both_backends!(
         assert_eq!(crm.raw.count("deletion_batches", "1 = 1", &[]).await, 1);
 
         // The page says so too.
-        let admin = Client::login(&second, ADMIN).await;
+        let mut admin = login(&second, ADMIN).await;
         let r = admin.get(&format!("/bulk-actions/{job}/progress")).await;
         assert_eq!(r.status, 200);
         assert_eq!(parse_progress(&r.body, job), (CONTACTS, CONTACTS, "done".to_string()));

@@ -21,8 +21,8 @@ async fn lease_owner_pid(crm: &Crm, job: i64) -> Option<u32> {
 async fn postgres_two_servers_the_lease_holder_dies_and_the_other_finishes_the_job() {
     let Some(crm) = postgres(concat!(module_path!(), "::holder_dies")).await else { return };
     let before = snapshot_before(&crm.raw).await;
-    let mut servers = vec![Server::start(&crm, "a").await, Server::start(&crm, "b").await];
-    let mut admin = Client::login(&servers[0], ADMIN).await;
+    let mut servers = vec![server(&crm, "a"), server(&crm, "b")];
+    let mut admin = login(&servers[0], ADMIN).await;
     let r = admin.delete_all(false).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let (job, batch_id) = latest_job(&crm.raw).await;
@@ -51,10 +51,10 @@ async fn postgres_two_servers_the_lease_holder_dies_and_the_other_finishes_the_j
     assert_eq!(batch(&crm.raw, batch_id).await, BatchRow { state: "done".into(), total: CONTACTS, deleted_count: CONTACTS });
     assert_eq!(delete_audit(&crm.raw, batch_id).await, (1, CONTACTS));
     assert!(
-        survivor.stderr().contains(&format!("job={job}")),
+        survivor.log().contains(&format!("job={job}")),
         "the surviving server {} ran the job; its log:\n{}",
         survivor.name,
-        survivor.stderr()
+        survivor.log()
     );
     survivor.assert_no_errors();
 }
@@ -63,9 +63,9 @@ async fn postgres_two_servers_the_lease_holder_dies_and_the_other_finishes_the_j
 async fn postgres_two_servers_overlapping_select_all_deletions_delete_each_contact_once() {
     let Some(crm) = postgres(concat!(module_path!(), "::overlapping")).await else { return };
     let before = snapshot_before(&crm.raw).await;
-    let servers = [Server::start(&crm, "a").await, Server::start(&crm, "b").await];
-    let mut a = Client::login(&servers[0], ADMIN).await;
-    let mut b = Client::login(&servers[1], ADMIN).await;
+    let servers = [server(&crm, "a"), server(&crm, "b")];
+    let mut a = login(&servers[0], ADMIN).await;
+    let mut b = login(&servers[1], ADMIN).await;
     // The same select-all, sent to both servers at once.
     let (ra, rb) = tokio::join!(a.delete_all(false), b.delete_all(false));
     for r in [&ra, &rb] {

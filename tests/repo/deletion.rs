@@ -1,7 +1,7 @@
 //! Deleting contacts: R2 (the cascade), R3 (gone from every live view), R4 (idempotent),
 //! R6 (select all as of a moment), R7 (audit and batch id), L2 (chunked, resumable).
 
-use crate::support::{assert_associated, ms, Fixture, REMOVED_KINDS};
+use crate::support::{assert_associated, ms, Fixture, REMOVED_WITH_CONTACT};
 use crate::{args, audit, batch_of, both_backends, confirm, delete_ids, deleted_at, is_deleted, sel};
 use chrono::Duration;
 use contacts_admin::domain::{Actor, ContactFilter, ContactId, Selection, WorkflowId};
@@ -27,7 +27,7 @@ both_backends!(async fn r2_deleting_a_contact_removes_its_data_stops_enrollments
     assert_eq!(by_user, Some(f.acc.admin.0));
     assert_eq!(batch, Some(report.batch.0));
     // every associated kind is gone for Ann, untouched for Bob
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         assert_eq!(f.raw.count(table, "contact_id = $1", args![ann.contact]).await, 0, "{table} of the deleted contact");
         assert_eq!(f.raw.count(table, "contact_id = $1", args![bob.contact]).await, 1, "{table} of the other contact");
     }
@@ -47,6 +47,7 @@ both_backends!(async fn r2_deleting_a_contact_removes_its_data_stops_enrollments
     // the list and the campaign themselves stay, only the membership went
     assert_eq!(f.raw.count("lists", "id = $1", args![ann.list]).await, 1);
     assert_eq!(f.raw.count("campaigns", "id = $1", args![ann.campaign]).await, 1);
+    assert_eq!(f.raw.count("list_members", "list_id = $1", args![ann.list]).await, 0);
     // active enrollment stopped with reason and time; the finished one kept as it was
     let active: (String, Option<String>, Option<i64>) = f
         .raw

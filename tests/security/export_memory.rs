@@ -6,7 +6,7 @@
 //! archive is then opened and every CSV's row count and every file is checked against
 //! the database, which covers the keyset paging across page boundaries.
 
-use crate::login_memory::ChildServer;
+use crate::support::child::{mib, Serve};
 use crate::support::{Fixture, Raw, TEST_PASSWORD};
 use crate::{args, both_backends, summary};
 use std::io::{Read, Write};
@@ -17,10 +17,6 @@ const CONTACTS: i64 = 20_000;
 /// the ZIP's central directory (kept until the end, as the format puts it last) takes
 /// about 0.3 KiB per attached file; everything else is one page at a time.
 const GROWTH_LIMIT_KB: u64 = 24 * 1024;
-
-fn mib(kb: u64) -> String {
-    format!("{:.1} MiB", kb as f64 / 1024.0)
-}
 
 /// Downloads `path` into a temporary file, a chunk at a time; returns it and its size.
 async fn download(c: &crate::app::Client, path: &str) -> (tempfile::NamedTempFile, u64) {
@@ -53,9 +49,8 @@ both_backends!(async fn exporting_the_full_record_of_twenty_thousand_contacts_ke
     let f = Fixture::new(db).await;
     let backend = crate::backend_name(&f.raw);
     f.repo.seed_contacts(f.acc.id, CONTACTS, &[f.acc.admin, f.acc.user]).await.expect("seed the contacts");
-    let server = ChildServer::start(&f.db.url);
-    let mut c = crate::app::Client::new(&server.base);
-    c.login(&f.acc.admin_email, TEST_PASSWORD).await;
+    let server = Serve::new(&f.db.url).start();
+    let c = crate::app::Client::signed_in(&server.base, &f.acc.admin_email, TEST_PASSWORD).await;
     let rss_idle = server.status_kb("VmRSS:");
 
     // a few hundred contacts first: every code path, every buffer at its working size

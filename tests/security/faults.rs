@@ -15,7 +15,7 @@
 use crate::app::{spawn_app, Client, TestApp};
 use crate::routes::read;
 use crate::support::{add_associated, TestDb, REQUIRE_POSTGRES_ENV};
-use crate::{digest, is_live, spawn_with, summary};
+use crate::{digest, is_live, summary};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -102,7 +102,7 @@ async fn postgres_going_away_gives_503_and_the_app_recovers_without_a_restart() 
     let mut proxied = url.clone();
     proxied.set_host(Some("127.0.0.1")).unwrap();
     proxied.set_port(Some(proxy.addr.port())).unwrap();
-    let app = spawn_with(db, |s| s.database_url = proxied.to_string()).await;
+    let app = crate::app::spawn_app_with(db, |s| s.database_url = proxied.to_string()).await;
     let f = &app.f;
     let full = f.contact("Steady", Some("steady@acme.test"), &["VIP"]).await;
     add_associated(&f.raw, &f.acc, full, f.now()).await;

@@ -6,7 +6,7 @@
 //!
 //! The number of cases per endpoint is `SECURITY_FUZZ_CASES` (default 256).
 
-use crate::app::{spawn_app, Client, TestApp};
+use crate::app::{read_status, spawn_app, Client, TestApp};
 use crate::routes::{multipart_with_token, read};
 use crate::support::{create_contact, Raw, TestAccount};
 use crate::{both_backends, digest, summary};
@@ -421,43 +421,6 @@ both_backends!(async fn fuzzed_csv_imports_never_fail_the_server(db: TestDb) {
 
 // ---------------------------------------------------------------- sizes
 
-/// POSTs `body` chunked (no length) over a plain socket with `c`'s cookies and the
-/// extra header lines; the status, or `None` when the server closed without one.
-async fn post_chunked_with(c: &Client, path: &str, body: Vec<u8>, extra_headers: String) -> Option<u16> {
-    use reqwest::cookie::CookieStore;
-    let url: reqwest::Url = c.url(path).parse().unwrap();
-    let cookie = c.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_string)).unwrap_or_default();
-    let host = format!("127.0.0.1:{}", url.port().unwrap());
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n{extra_headers}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    );
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&host).unwrap();
-        s.set_read_timeout(Some(std::time::Duration::from_secs(60))).ok();
-        let _ = (|| -> std::io::Result<()> {
-            s.write_all(head.as_bytes())?;
-            for chunk in body.chunks(64 * 1024) {
-                s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
-                s.write_all(chunk)?;
-                s.write_all(b"\r\n")?;
-            }
-            s.write_all(b"0\r\n\r\n")
-        })();
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        while !buf.windows(2).any(|w| w == b"\r\n") {
-            match s.read(&mut tmp) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
-        String::from_utf8_lossy(&buf).lines().next()?.split_whitespace().nth(1)?.parse().ok()
-    })
-    .await
-    .unwrap()
-}
-
 /// GETs `path?query` over a plain socket, reading while it writes; the status of the
 /// answer, or `None` when the server closed without one.
 async fn huge_query(c: &Client, path: &str, query: String) -> Option<u16> {
@@ -465,7 +428,7 @@ async fn huge_query(c: &Client, path: &str, query: String) -> Option<u16> {
     let path = path.to_string();
     let host = format!("127.0.0.1:{}", url.port().unwrap());
     tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let s = std::net::TcpStream::connect(&host).unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(30))).ok();
         let mut w = s.try_clone().unwrap();
@@ -474,17 +437,10 @@ async fn huge_query(c: &Client, path: &str, query: String) -> Option<u16> {
             let _ = w.write_all(head.as_bytes());
         });
         let mut r = s;
-        let mut buf = Vec::new();
-        let mut tmp = [0u8; 4096];
-        while !buf.windows(2).any(|w| w == b"\r\n") {
-            match r.read(&mut tmp) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
+        let status = read_status(&mut r);
         let _ = r.shutdown(std::net::Shutdown::Both);
         let _ = writer.join();
-        String::from_utf8_lossy(&buf).lines().next()?.split_whitespace().nth(1)?.parse().ok()
+        status
     })
     .await
     .unwrap()
@@ -507,7 +463,7 @@ both_backends!(async fn oversized_bodies_and_a_million_ids_are_refused_cleanly(d
     let s = t.admin.post_chunked("/contacts/delete", body.as_bytes()).await;
     assert_eq!(s, 413, "a 2 MB+ chunked body");
     seen.push(("2 MB+ chunked, token in body", s));
-    let s = post_chunked_with(&t.admin, "/contacts/delete", format!("confirm=DELETE&reason={}", "r".repeat(3 * 1024 * 1024)).into_bytes(), format!("X-CSRF-Token: {token}\r\n")).await;
+    let s = t.admin.post_chunked_with("/contacts/delete", format!("confirm=DELETE&reason={}", "r".repeat(3 * 1024 * 1024)).into_bytes(), &format!("X-CSRF-Token: {token}\r\n")).await;
     assert_eq!(s, Some(413), "a 3 MB chunked body, token in the header");
     seen.push(("3 MB chunked, token in header", 413));
 

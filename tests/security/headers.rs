@@ -8,7 +8,7 @@
 use crate::app::{attr_values, spawn_app, Client, Resp};
 use crate::routes::{multipart_with_token, read, request, send, Tok};
 use crate::support::{TestDb, TEST_PASSWORD};
-use crate::{both_backends, digest, finished_job, make_targets, spawn_with, summary};
+use crate::{both_backends, digest, finished_job, make_targets, summary};
 use reqwest::header::CONTENT_TYPE;
 use contacts_admin::web::{Access, ROUTES};
 
@@ -124,7 +124,7 @@ both_backends!(async fn every_response_carries_the_security_headers(db: TestDb) 
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 both_backends!(async fn hsts_is_sent_exactly_when_cookies_are_secure(db: TestDb) {
-    let app = spawn_with(db, |s| s.secure_cookies = true).await;
+    let app = crate::app::spawn_app_with(db, |s| s.secure_cookies = true).await;
     let mut c = app.client();
     let mut seen = Vec::new();
     for path in ["/login", "/healthz", "/static/app.css", "/no-such-page", "/contacts", "/login?next=%FF"] {

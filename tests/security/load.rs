@@ -4,7 +4,7 @@
 //! is a 5xx, none mentions "database is locked", and no contact is left half-deleted.
 
 use crate::app::{spawn_app, Client};
-use crate::support::{add_associated, create_contact, REMOVED_KINDS};
+use crate::support::{add_associated, create_contact, REMOVED_WITH_CONTACT};
 use crate::{both_backends, summary};
 use contacts_admin::domain::ContactId;
 use rand::Rng;
@@ -130,7 +130,7 @@ both_backends!(async fn concurrent_reads_deletions_and_restores_never_fail(db: T
     assert!(counts.server_errors.is_empty(), "5xx under load: {:?}", counts.server_errors);
     assert_eq!(counts.locked, 0, "answers mentioning \"database is locked\"");
     // R2 under concurrency: a deleted contact has none of its associated rows left
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         let half = f
             .raw
             .count(table, "contact_id in (select id from contacts where deleted_at is not null)", &[])

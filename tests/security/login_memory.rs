@@ -6,129 +6,29 @@
 //!
 //! The same figure for a release build: `cargo bench --bench login_memory`.
 
+use crate::support::child::{mib, Serve};
 use crate::support::{Fixture, TEST_PASSWORD};
 use crate::{both_backends, digest, summary};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_contacts-admin");
 const CONCURRENT: usize = 400;
 const PEAK_LIMIT_KB: u64 = 256 * 1024;
-
-/// `contacts-admin serve` on port 0 as a child process; killed when dropped.
-pub struct ChildServer {
-    child: Child,
-    pub pid: u32,
-    pub base: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl ChildServer {
-    pub fn start(database_url: &str) -> ChildServer {
-        let log = tempfile::NamedTempFile::new().expect("a log file");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("DATABASE_URL", database_url)
-            .env("SESSION_KEY", crate::app::SESSION_KEY)
-            .env("PURGE_INTERVAL_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .env_remove("BIND")
-            .env_remove("TRUSTED_PROXY")
-            .env_remove("CONTACTS_ADMIN_CLOCK_OFFSET_FILE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log.reopen().expect("the log file")))
-            .spawn()
-            .expect("start contacts-admin serve");
-        let pid = child.id();
-        let stdout = child.stdout.take().expect("the server's stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        // drains stdout to the end, so the server never blocks on a full pipe
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("contacts-admin listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let mut server = ChildServer { child, pid, base: String::new(), log };
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(base) => server.base = base,
-            Err(_) => panic!("the server did not start:\n{}", server.log()),
-        }
-        server
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    /// A line of `/proc/<pid>/status`, in kB.
-    pub fn status_kb(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).expect("the server's /proc status");
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in /proc/{}/status", self.pid))
-    }
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mib(kb: u64) -> String {
-    format!("{:.1} MiB", kb as f64 / 1024.0)
-}
 
 both_backends!(async fn four_hundred_simultaneous_failed_sign_ins_keep_the_server_small(db: TestDb) {
     let f = Fixture::new(db).await;
     let backend = crate::backend_name(&f.raw);
-    let server = ChildServer::start(&f.db.url);
+    let server = Serve::new(&f.db.url).start();
     let before = digest(&f.raw).await;
 
     // One session (cookie and CSRF token) sends every attempt, as a script would.
     let mut c = crate::app::Client::new(&server.base);
     c.get("/login").await.assert_status(200);
-    let token = c.csrf.clone().expect("the login page's token");
     let rss_idle = server.status_kb("VmRSS:");
 
-    let mut tasks = Vec::new();
-    for i in 0..CONCURRENT {
-        // mostly unknown emails (each checked against the decoy hash), some with a
-        // wrong password for a real account (throttled after a few)
-        let email = if i % 40 == 0 { f.acc.user_email.clone() } else { format!("nobody{i}@flood.test") };
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("email", &email)
-            .append_pair("password", "not the password")
-            .append_pair("csrf_token", &token)
-            .finish();
-        let http = c.http.clone();
-        let url = c.url("/login");
-        tasks.push(tokio::spawn(async move {
-            let res = http.post(url).header("Content-Type", "application/x-www-form-urlencoded").body(body).send().await;
-            match res {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let retry_after = r.headers().get("retry-after").is_some();
-                    let text = r.text().await.unwrap_or_default();
-                    Ok((status, retry_after, text))
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        }));
-    }
     let mut statuses = BTreeMap::<u16, usize>::new();
     let mut problems = Vec::new();
-    for t in tasks {
-        match t.await.expect("a sign-in task") {
+    for answer in c.failed_sign_ins(CONCURRENT, &f.acc.user_email).await {
+        match answer {
             Ok((status, retry_after, text)) => {
                 *statuses.entry(status).or_default() += 1;
                 match status {

@@ -15,8 +15,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-#[path = "../support/app.rs"]
-mod app;
+use support::app;
 
 mod export_memory;
 mod faults;
@@ -28,12 +27,10 @@ mod routes;
 mod session;
 mod signin;
 
-use app::{Resp, TestApp};
-use contacts_admin::config::Settings;
+use app::Resp;
 use contacts_admin::domain::{Actor, ContactId, DeleteConfirmation, Selection, WorkflowAction, WorkflowDraft};
-use contacts_admin::startup::Application;
-use std::sync::Arc;
-use support::{add_associated, create_account, Fixture, Raw, TestAccount, TestDb};
+use support::{add_associated, Fixture, Raw, TestAccount};
+pub use support::is_live;
 
 /// One line of the summary, on the real stderr (the harness captures `eprintln!`).
 pub fn summary(line: impl AsRef<str>) {
@@ -43,10 +40,7 @@ pub fn summary(line: impl AsRef<str>) {
 
 /// "sqlite" or "postgres", for summary lines.
 pub fn backend_name(raw: &Raw) -> &'static str {
-    match raw {
-        Raw::Sqlite(_) => "sqlite",
-        Raw::Postgres(_) => "postgres",
-    }
+    support::backend_name(raw.backend())
 }
 
 /// The row counts (and a few states) of every table: what "nothing changed" compares.
@@ -105,28 +99,6 @@ pub async fn digest(raw: &Raw) -> Vec<(String, i64)> {
         rows.push((label.to_string(), n.0));
     }
     rows
-}
-
-/// Starts the application like `app::spawn_app`, with a chance to change its settings
-/// (secure cookies, a proxied database URL) before it is built.
-pub async fn spawn_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let f = Fixture::new(db).await;
-    let b = create_account(&f.repo, "Bravo").await;
-    let mut settings = Settings {
-        database_url: f.db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-        session_key: Some(app::SESSION_KEY.into()),
-        secure_cookies: false,
-        trusted_proxies: Vec::new(),
-        purge_interval_secs: 0,
-        bulk: Default::default(),
-        clock: Arc::new(f.clock.clone()),
-    };
-    tweak(&mut settings);
-    let application = Application::build(settings).await.expect("build the application");
-    let base = format!("http://127.0.0.1:{}", application.port());
-    tokio::spawn(application.run_until_stopped());
-    TestApp { f, b, base }
 }
 
 /// The objects of one account that the routes take ids of, each carrying text that is
@@ -230,10 +202,4 @@ pub async fn finished_job(f: &Fixture, acc: &TestAccount) -> i64 {
 pub fn leaked<'a>(r: &Resp, t: &'a Targets) -> Vec<&'a str> {
     let text = r.text();
     t.secrets.iter().filter(|s| text.contains(s.as_str()) || r.body.contains(s.as_str())).map(String::as_str).collect()
-}
-
-/// Whether the contact exists and is live.
-pub async fn is_live(raw: &Raw, id: ContactId) -> bool {
-    let row: Option<(Option<i64>,)> = raw.optional("select deleted_at from contacts where id = $1", args![id]).await;
-    matches!(row, Some((None,)))
 }

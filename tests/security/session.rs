@@ -4,7 +4,7 @@
 
 use crate::app::{spawn_app, Client, Resp};
 use crate::support::TEST_PASSWORD;
-use crate::{both_backends, spawn_with, summary};
+use crate::{both_backends, summary};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
 const COOKIE_NAME: &str = "contacts_admin_session";
@@ -69,7 +69,7 @@ both_backends!(async fn the_session_cookie_is_httponly_samesite_and_renewed_at_l
 });
 
 both_backends!(async fn with_secure_cookies_the_session_cookie_is_secure(db: TestDb) {
-    let app = spawn_with(db, |s| s.secure_cookies = true).await;
+    let app = crate::app::spawn_app_with(db, |s| s.secure_cookies = true).await;
     let c = Client::new(&app.base);
     let page = crate::routes::read(c.http.get(c.url("/login")).send().await.unwrap()).await;
     let set = session_cookie(&page).expect("the login page sets the session cookie");

@@ -11,7 +11,7 @@
 
 use crate::app::{attr_values, spawn_app, Client, Resp};
 use crate::support::TEST_PASSWORD;
-use crate::{both_backends, digest, spawn_with, summary};
+use crate::{both_backends, digest, summary};
 use contacts_admin::web::throttle::MAX_FAILURES;
 use reqwest::header::CONTENT_TYPE;
 use std::collections::BTreeMap;
@@ -200,7 +200,7 @@ both_backends!(async fn x_forwarded_for_counts_only_from_a_trusted_proxy(db: Tes
 });
 
 both_backends!(async fn clients_behind_a_trusted_proxy_are_throttled_apart(db: TestDb) {
-    let app = spawn_with(db, |s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let app = crate::app::spawn_app_with(db, |s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
     let f = &app.f;
     let before = digest(&f.raw).await;
     let mut c = app.client();

@@ -1,20 +1,63 @@
 //! Black-box HTTP support: the real server started in-process on port 0 against a fresh
 //! database, a cookie-keeping client that follows the login and CSRF flow of a browser,
 //! and small helpers to read the HTML it returns.
-//!
-//! Include it beside `support` from a test binary's root:
-//! `#[path = "../support/app.rs"] mod app;` (it refers to `crate::support`).
 
 #![allow(dead_code)]
 
 use crate::support::{create_account, Fixture, TestAccount, TestDb, TEST_PASSWORD};
+use contacts_admin::clock::Clock;
 use contacts_admin::config::Settings;
+use contacts_admin::repo::Repo;
 use contacts_admin::startup::Application;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
 /// The session key every test server uses (64 bytes or more).
 pub const SESSION_KEY: &str = "test-session-key-0123456789abcdef-0123456789abcdef-0123456789abcdef-0123456789";
+
+/// The settings of a test server on `database_url` reading the time from `clock`: port
+/// 0 of 127.0.0.1, the test session key, plain-HTTP cookies, no trusted proxy, no purge
+/// timer and the default bulk settings.
+pub fn settings(database_url: &str, clock: Arc<dyn Clock>) -> Settings {
+    Settings {
+        database_url: database_url.to_string(),
+        bind: "127.0.0.1:0".into(),
+        session_key: Some(SESSION_KEY.into()),
+        secure_cookies: false,
+        trusted_proxies: Vec::new(),
+        purge_interval_secs: 0,
+        bulk: Default::default(),
+        clock,
+    }
+}
+
+/// The application built on `settings` and served by a task of the test's runtime;
+/// stopped when dropped.
+pub struct AppServer {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// The application's own repository.
+    pub repo: Repo,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl AppServer {
+    pub async fn start(settings: Settings) -> AppServer {
+        let app = Application::build(settings).await.expect("build the application");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let repo = app.repo().clone();
+        let task = tokio::spawn(app.run_until_stopped());
+        AppServer { base, repo, task }
+    }
+}
+
+impl Drop for AppServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// A running server on a fresh database, with the repository fixture of the same
 /// database and clock: account "Acme" (admin + regular user) and account "Bravo".
@@ -25,33 +68,25 @@ pub struct TestApp {
     pub b: TestAccount,
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    server: AppServer,
 }
 
 /// Starts the application on port 0 against `db`; the server reads the time from the
 /// fixture's manual clock, so a test can move past the 60-day window.
 pub async fn spawn_app(db: TestDb) -> TestApp {
-    spawn_app_with(db, Default::default()).await
+    spawn_app_with(db, |_| {}).await
 }
 
-/// [`spawn_app`] with the given bulk settings: above `threshold` deletions and restores
-/// become background jobs, whose worker runs inside the server.
-pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::config::BulkSettings) -> TestApp {
+/// [`spawn_app`] with a chance to change the settings before the application is built:
+/// the bulk settings (above their threshold deletions and restores become background
+/// jobs, whose worker runs inside the server), secure cookies, a proxied database URL.
+pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let f = Fixture::new(db).await;
     let b = create_account(&f.repo, "Bravo").await;
-    let settings = Settings {
-        database_url: f.db.url.clone(),
-        bind: "127.0.0.1:0".into(),
-        session_key: Some(SESSION_KEY.into()),
-        secure_cookies: false,
-        trusted_proxies: Vec::new(),
-        purge_interval_secs: 0,
-        bulk,
-        clock: Arc::new(f.clock.clone()),
-    };
-    let app = Application::build(settings).await.expect("build the application");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp { f, b, base }
+    let mut settings = settings(&f.db.url, Arc::new(f.clock.clone()));
+    tweak(&mut settings);
+    let server = AppServer::start(settings).await;
+    TestApp { f, b, base: server.base.clone(), server }
 }
 
 impl TestApp {
@@ -62,9 +97,7 @@ impl TestApp {
 
     /// A client signed in as `email` (the shared test password).
     pub async fn login(&self, email: &str) -> Client {
-        let mut c = self.client();
-        c.login(email, TEST_PASSWORD).await;
-        c
+        Client::signed_in(&self.base, email, TEST_PASSWORD).await
     }
 
     /// Signed in as the admin of account A.
@@ -186,10 +219,30 @@ pub use crate::support::unescape;
 
 /// The content of `<meta name="csrf-token" content="…">`.
 pub fn csrf_meta(html: &str) -> Option<String> {
-    let marker = r#"<meta name="csrf-token" content=""#;
-    let start = html.find(marker)? + marker.len();
+    attr_after(html, r#"<meta name="csrf-token" content=""#).filter(|t| !t.is_empty())
+}
+
+/// The value (unescaped) of the first attribute whose opening (`name="`) is `prefix`.
+pub fn attr_after(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(prefix)? + prefix.len();
     let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_string()).filter(|t| !t.is_empty())
+    Some(unescape(&html[start..end]))
+}
+
+/// `pairs` as a form body or query string.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The link of the pager button labelled `label` ("Next ›", "‹ Previous", …).
+pub fn pager_link(r: &Resp, label: &str) -> Option<String> {
+    let end = r.body.find(&format!(">{label}</a>"))?;
+    let start = r.body[..end].rfind("<a ")?;
+    attr_after(&r.body[start..end], "href=\"")
 }
 
 /// Every `href="…"` of the page (unescaped).
@@ -197,12 +250,12 @@ pub fn hrefs(html: &str) -> Vec<String> {
     attr_values(html, "href")
 }
 
-/// Every value of `attr="…"` in the page (unescaped).
 /// `s` as one query-string value.
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Every value of `attr="…"` in the page (unescaped).
 pub fn attr_values(html: &str, attr: &str) -> Vec<String> {
     let marker = format!(" {attr}=\"");
     let mut out = Vec::new();
@@ -238,8 +291,24 @@ pub fn batch_in_page(html: &str) -> Option<i64> {
     html[start..end].parse().ok()
 }
 
+/// The status of the HTTP answer on `stream`, read until its status line is in (the
+/// server may reset the rest); `None` when it closed without one.
+pub fn read_status(stream: &mut impl std::io::Read) -> Option<u16> {
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !response.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&response).lines().next()?.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects, and remembers
-/// the CSRF token of the last page it read so its POSTs carry it.
+/// the CSRF token of the last page it read so its POSTs carry it. A clone shares the
+/// cookies, as the tabs of one browser do.
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
@@ -260,16 +329,32 @@ pub enum Csrf {
     Wrong,
 }
 
+/// An answer to one request of a burst: status, whether it says when to try again, and
+/// body; or why there was none.
+pub type Answer = Result<(u16, bool, String), String>;
+
 impl Client {
+    /// A client whose requests give up after two minutes.
     pub fn new(base: &str) -> Client {
+        Client::with(base, reqwest::Client::builder().timeout(Duration::from_secs(120)))
+    }
+
+    /// A client built from `builder` (its timeouts and connection pool).
+    pub fn with(base: &str, builder: reqwest::ClientBuilder) -> Client {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder()
+        let http = builder
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(120))
             .build()
             .expect("build the HTTP client");
         Client { http, jar, base: base.to_string(), csrf: None }
+    }
+
+    /// A client signed in as `email` on the server at `base`.
+    pub async fn signed_in(base: &str, email: &str, password: &str) -> Client {
+        let mut c = Client::new(base);
+        c.login(email, password).await;
+        c
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -333,31 +418,80 @@ impl Client {
     }
 
     pub async fn post_with(&mut self, path: &str, fields: &[(&str, &str)], csrf: Csrf, htmx: bool) -> Resp {
+        let res = self.post_request(path, fields, csrf, htmx).await.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        Self::read(res).await
+    }
+
+    /// POST a form with the session's token in the `csrf_token` field, giving up after
+    /// `timeout`: the error when there is no answer by then.
+    pub async fn try_post(&mut self, path: &str, fields: &[(&str, &str)], timeout: Duration) -> Result<Resp, reqwest::Error> {
+        let res = self.post_request(path, fields, Csrf::Field, false).await.timeout(timeout).send().await?;
+        Ok(Self::read(res).await)
+    }
+
+    async fn post_request(&mut self, path: &str, fields: &[(&str, &str)], csrf: Csrf, htmx: bool) -> reqwest::RequestBuilder {
         let token = match csrf {
             Csrf::Missing => None,
             Csrf::Wrong => Some("0".repeat(64)),
             Csrf::Field | Csrf::Header => Some(self.token().await),
         };
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in fields {
-            s.append_pair(k, v);
-        }
+        let mut fields = fields.to_vec();
         if let (Csrf::Field | Csrf::Wrong, Some(t)) = (csrf, &token) {
-            s.append_pair("csrf_token", t);
+            fields.push(("csrf_token", t));
         }
-        let mut req = self
-            .http
-            .post(self.url(path))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(s.finish());
+        let mut req = self.http.post(self.url(path)).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form(&fields));
         if let (Csrf::Header, Some(t)) = (csrf, &token) {
             req = req.header("X-CSRF-Token", t);
         }
         if htmx {
             req = req.header("HX-Request", "true");
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        Self::read(res).await
+        req
+    }
+
+    /// The `as_of` and the count of `#list-meta` on the contacts page: what "Select all
+    /// N contacts in this account" sends with the typed DELETE.
+    pub async fn list_meta(&mut self) -> (String, String) {
+        let page = self.get("/contacts").await;
+        page.assert_status(200);
+        let meta = &page.body[page.body.find(r#"id="list-meta""#).expect("#list-meta on the contacts page")..];
+        let as_of = attr_after(meta, r#"data-as-of=""#).expect("data-as-of on #list-meta");
+        let total = attr_after(meta, r#"data-total=""#).expect("data-total on #list-meta");
+        (as_of, total)
+    }
+
+    /// Deletes every contact of the account as "Select all N contacts in this account"
+    /// with the typed DELETE and count does.
+    pub async fn delete_all(&mut self, htmx: bool) -> Resp {
+        let (as_of, total) = self.list_meta().await;
+        let fields = [("select_all", "true"), ("as_of", as_of.as_str()), ("confirm", "DELETE"), ("confirm_count", total.as_str())];
+        self.post_with("/contacts/delete", &fields, Csrf::Field, htmx).await
+    }
+
+    /// `n` failed sign-ins sent at the same moment with this client's cookie and the
+    /// token of the login page it read, as a script would: most for unknown emails
+    /// (each checked against the decoy hash, the costliest case), every 40th with a
+    /// wrong password for `known` (throttled after a few).
+    pub async fn failed_sign_ins(&self, n: usize, known: &str) -> Vec<Answer> {
+        let token = self.csrf.clone().expect("the login page's token");
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let email = if i % 40 == 0 { known.to_string() } else { format!("nobody{i}@flood.test") };
+                let body = form(&[("email", &email), ("password", "not the password"), ("csrf_token", &token)]);
+                let req = self.http.post(self.url("/login")).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
+                tokio::spawn(async move {
+                    let r = req.send().await.map_err(|e| e.to_string())?;
+                    let status = r.status().as_u16();
+                    let retry_after = r.headers().get("retry-after").is_some();
+                    Ok((status, retry_after, r.text().await.unwrap_or_default()))
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(n);
+        for t in tasks {
+            answers.push(t.await.expect("a sign-in task"));
+        }
+        answers
     }
 
     /// POST a raw, already encoded body (token included by the caller).
@@ -375,18 +509,23 @@ impl Client {
     /// POSTs `body` with `Transfer-Encoding: chunked` (no announced length), with this
     /// client's cookies, over a plain socket; returns the response's status.
     pub async fn post_chunked(&mut self, path: &str, body: &[u8]) -> u16 {
+        self.post_chunked_with(path, body.to_vec(), "").await.expect("an HTTP status line in the answer")
+    }
+
+    /// [`Client::post_chunked`] with `extra_headers` (whole lines); `None` when the
+    /// server closed without an answer.
+    pub async fn post_chunked_with(&self, path: &str, body: Vec<u8>, extra_headers: &str) -> Option<u16> {
         use reqwest::cookie::CookieStore;
         let url: reqwest::Url = self.url(path).parse().expect("a URL");
         let cookie = self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_string)).unwrap_or_default();
         let host = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(80));
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n{extra_headers}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         );
-        let body = body.to_vec();
         tokio::task::spawn_blocking(move || {
-            use std::io::{Read, Write};
+            use std::io::Write;
             let mut stream = std::net::TcpStream::connect(&host).expect("connect to the server");
-            stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).ok();
+            stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
             let mut write = || -> std::io::Result<()> {
                 stream.write_all(head.as_bytes())?;
                 for chunk in body.chunks(64 * 1024) {
@@ -399,22 +538,7 @@ impl Client {
             };
             // The server may answer and close before the whole body is sent.
             let _ = write();
-            let mut response = Vec::new();
-            let mut buf = [0u8; 4096];
-            // Read until the status line is in (the server may reset the rest).
-            while !response.windows(2).any(|w| w == b"\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => response.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&response);
-            let status_line = text.lines().next().unwrap_or_default().to_string();
-            status_line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("no HTTP status in {status_line:?}"))
+            read_status(&mut stream)
         })
         .await
         .expect("the chunked request")
@@ -431,16 +555,13 @@ impl Client {
         let page = self.get("/login").await;
         page.assert_status(200);
         let token = page.csrf_meta().expect("the login page has a CSRF token");
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("email", email).append_pair("password", password).append_pair("csrf_token", &token);
-        if let Some(n) = next {
-            form.append_pair("next", n);
-        }
+        let mut fields = vec![("email", email), ("password", password), ("csrf_token", &token)];
+        fields.extend(next.map(|n| ("next", n)));
         let res = self
             .http
             .post(self.url("/login"))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form.finish())
+            .body(form(&fields))
             .send()
             .await
             .expect("POST /login");

@@ -2,19 +2,24 @@
 //! repository on a clock the test moves, an account with an admin and a regular user,
 //! and contacts with one row of every associated kind.
 //!
-//! A test binary includes it at its crate root, named `support` (the macros refer to
-//! `crate::support`): `#[path = "../support/mod.rs"] mod support;` from `tests/<name>/main.rs`,
-//! and writes one test for both backends with `crate::both_backends!`.
+//! A test binary or benchmark includes it at its crate root, named `support` (the
+//! macros refer to `crate::support`): `#[path = "../support/mod.rs"] mod support;` from
+//! `tests/<name>/main.rs`, and writes one test for both backends with
+//! `crate::both_backends!`. [`app`] starts the server in-process and signs in over
+//! HTTP; [`child`] runs the binary itself.
 
 #![allow(dead_code)]
 
+pub mod app;
+pub mod child;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use contacts_admin::clock::ManualClock;
-use contacts_admin::domain::{AccountId, ContactId, DeleteConfirmation, Email, NewContact, Role, TagAuthority, TagName, UserId};
-use contacts_admin::repo::{Backend, Repo};
+use contacts_admin::domain::{AccountId, Actor, ContactId, DeleteConfirmation, Email, NewContact, Role, Selection, TagAuthority, TagName, UserId};
+use contacts_admin::repo::{Backend, DeletionReport, Repo};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Connection, PgPool, SqlitePool};
+use sqlx::sqlite::{SqlitePoolOptions, SqliteRow};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
@@ -37,27 +42,7 @@ pub const REQUIRE_POSTGRES_ENV: &str = "CONTACTS_ADMIN_REQUIRE_POSTGRES";
 #[macro_export]
 macro_rules! both_backends {
     ($(#[$meta:meta])* async fn $name:ident($db:ident : TestDb) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body($db: $crate::support::TestDb) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = $crate::support::TestDb::sqlite().await;
-                body(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = $crate::support::TestDb::postgres(concat!(module_path!(), "::postgres")).await else {
-                    return;
-                };
-                body(db).await;
-            }
-        }
+        $crate::backend_tests!($(#[$meta])* $name($db) $body, sqlite postgres);
     };
 }
 
@@ -65,6 +50,15 @@ macro_rules! both_backends {
 #[macro_export]
 macro_rules! sqlite_only {
     ($(#[$meta:meta])* async fn $name:ident($db:ident : TestDb) $body:block) => {
+        $crate::backend_tests!($(#[$meta])* $name($db) $body, sqlite);
+    };
+}
+
+/// The module of [`both_backends!`] and [`sqlite_only!`]: the body once, and one test
+/// per backend named.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(#[$meta:meta])* $name:ident($db:ident) $body:block, $($backend:ident)+) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -72,11 +66,27 @@ macro_rules! sqlite_only {
 
             async fn body($db: $crate::support::TestDb) $body
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = $crate::support::TestDb::sqlite().await;
-                body(db).await;
-            }
+            $($crate::backend_test!($backend);)+
+        }
+    };
+}
+
+/// One test of [`backend_tests!`]: `body` on a fresh database of the backend.
+#[macro_export]
+macro_rules! backend_test {
+    (sqlite) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            body($crate::support::TestDb::sqlite().await).await;
+        }
+    };
+    (postgres) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            let Some(db) = $crate::support::TestDb::postgres(concat!(module_path!(), "::postgres")).await else {
+                return;
+            };
+            body(db).await;
         }
     };
 }
@@ -151,23 +161,7 @@ impl TestDb {
     /// rows the repository has no API for and to check what it left behind. Open it
     /// after [`TestDb::repo`] (which creates the schema).
     pub async fn raw(&self) -> Raw {
-        match self.backend {
-            Backend::Sqlite => {
-                let opts = SqliteConnectOptions::from_str(&self.url)
-                    .expect("sqlite url")
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .foreign_keys(true)
-                    .busy_timeout(std::time::Duration::from_secs(30))
-                    .pragma("secure_delete", "ON");
-                let pool = SqlitePoolOptions::new().max_connections(2).connect_with(opts).await.expect("raw sqlite pool");
-                Raw::Sqlite(pool)
-            }
-            Backend::Postgres => {
-                let opts = PgConnectOptions::from_str(&self.url).expect("postgres url");
-                let pool = PgPoolOptions::new().max_connections(2).connect_with(opts).await.expect("raw postgres pool");
-                Raw::Postgres(pool)
-            }
-        }
+        Raw::open(&self.url, 2).await
     }
 }
 
@@ -204,7 +198,7 @@ async fn connect_admin(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
 }
 
 /// `url` with its database name replaced by `name`.
-fn database_url(url: &str, name: &str) -> String {
+pub fn database_url(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -276,12 +270,24 @@ macro_rules! args {
     ($($v:expr),* $(,)?) => { &[$($crate::support::V::from($v)),*][..] };
 }
 
-/// A plain connection pool on a test database (SQL shared by both backends, `$n`
+/// A plain connection pool on a database (SQL shared by both backends, `$n`
 /// placeholders, times in epoch milliseconds).
 #[derive(Clone)]
 pub enum Raw {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the pool of a [`Raw`], whichever its backend: the
+/// body is compiled once per driver from one source.
+#[macro_export]
+macro_rules! on_raw {
+    ($raw:expr, |$p:ident| $body:expr) => {
+        match $raw {
+            $crate::support::Raw::Sqlite($p) => $body,
+            $crate::support::Raw::Postgres($p) => $body,
+        }
+    };
 }
 
 macro_rules! bind_all {
@@ -300,13 +306,34 @@ macro_rules! bind_all {
 }
 
 impl Raw {
+    /// A pool of at most `max` connections on `url`, with the server's own SQLite
+    /// settings (WAL, foreign keys, `secure_delete`, the same cache), so that SQL run
+    /// here pays what the application pays.
+    pub async fn open(url: &str, max: u32) -> Raw {
+        let raw = match Backend::of_url(url) {
+            Backend::Sqlite => {
+                let opts = contacts_admin::repo::sqlite_options(url).expect("a SQLite url").disable_statement_logging();
+                SqlitePoolOptions::new().max_connections(max).connect_with(opts).await.map(Raw::Sqlite)
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url).expect("a PostgreSQL url").disable_statement_logging();
+                PgPoolOptions::new().max_connections(max).connect_with(opts).await.map(Raw::Postgres)
+            }
+        };
+        raw.unwrap_or_else(|e| panic!("connect to {}: {e}", redact(url)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Raw::Sqlite(_) => Backend::Sqlite,
+            Raw::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Runs a statement; returns the rows it affected.
     pub async fn exec(&self, sql: &str, args: &[V]) -> u64 {
-        let r = match self {
-            Raw::Sqlite(p) => bind_all!(sqlx::query(sql), args).execute(p).await.map(|r| r.rows_affected()),
-            Raw::Postgres(p) => bind_all!(sqlx::query(sql), args).execute(p).await.map(|r| r.rows_affected()),
-        };
-        r.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        on_raw!(self, |p| bind_all!(sqlx::query(sql), args).execute(p).await.map(|r| r.rows_affected()))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// An `insert … returning id`.
@@ -317,6 +344,11 @@ impl Raw {
     /// A single integer (a count, an id).
     pub async fn i64(&self, sql: &str, args: &[V]) -> i64 {
         self.one::<(i64,)>(sql, args).await.0
+    }
+
+    /// A single integer that may be null (a `max`), or no row at all.
+    pub async fn opt_i64(&self, sql: &str, args: &[V]) -> Option<i64> {
+        self.optional::<(Option<i64>,)>(sql, args).await.and_then(|r| r.0)
     }
 
     /// `select count(*) from {table} where {cond}`.
@@ -340,29 +372,34 @@ impl Raw {
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
-        let r = match self {
-            Raw::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await,
-            Raw::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await,
-        };
-        r.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.try_optional(sql, args).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// [`Raw::optional`], with the database's error instead of a panic.
+    pub async fn try_optional<T>(&self, sql: &str, args: &[V]) -> Result<Option<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        on_raw!(self, |p| bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await)
     }
 
     pub async fn all<T>(&self, sql: &str, args: &[V]) -> Vec<T>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
-        let r = match self {
-            Raw::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await,
-            Raw::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await,
-        };
-        r.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        on_raw!(self, |p| bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(p).await).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     pub async fn close(&self) {
-        match self {
-            Raw::Sqlite(p) => p.close().await,
-            Raw::Postgres(p) => p.close().await,
-        }
+        on_raw!(self, |p| p.close().await)
+    }
+}
+
+/// "sqlite" or "postgres", for what a test or benchmark prints.
+pub fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
     }
 }
 
@@ -454,6 +491,46 @@ impl Fixture {
     }
 }
 
+/// Deletes `ids` as the fixture's admin through the UI channel.
+pub async fn delete_ids(f: &Fixture, ids: &[ContactId]) -> DeletionReport {
+    let sel = Selection::ids(ids.to_vec()).expect("a valid selection");
+    let confirm = DeleteConfirmation::parse("DELETE").expect("DELETE confirms");
+    f.repo.delete_contacts(f.acc.id, Actor::ui(f.acc.admin), &sel, None, confirm).await.expect("delete contacts")
+}
+
+/// Whether the contact row exists at all (deleted or not).
+pub async fn exists(raw: &Raw, id: ContactId) -> bool {
+    raw.count("contacts", "id = $1", args![id]).await == 1
+}
+
+/// `deleted_at` of the contact row, `None` when live. Panics when the row is gone.
+pub async fn deleted_at(raw: &Raw, id: ContactId) -> Option<i64> {
+    let row: Option<(Option<i64>,)> = raw.optional("select deleted_at from contacts where id = $1", args![id]).await;
+    row.unwrap_or_else(|| panic!("contact {id} has no row")).0
+}
+
+/// Whether the contact exists and is soft-deleted.
+pub async fn is_deleted(raw: &Raw, id: ContactId) -> bool {
+    deleted_at(raw, id).await.is_some()
+}
+
+/// Whether the contact exists and is live.
+pub async fn is_live(raw: &Raw, id: ContactId) -> bool {
+    let row: Option<(Option<i64>,)> = raw.optional("select deleted_at from contacts where id = $1", args![id]).await;
+    matches!(row, Some((None,)))
+}
+
+/// `deletion_batch_id` of the contact row.
+pub async fn batch_of(raw: &Raw, id: ContactId) -> Option<i64> {
+    let row: (Option<i64>,) = raw.one("select deletion_batch_id from contacts where id = $1", args![id]).await;
+    row.0
+}
+
+/// Live contacts of the account, counted in the database.
+pub async fn live_count(raw: &Raw, account: AccountId) -> i64 {
+    raw.count("contacts", "account_id = $1 and deleted_at is null", args![account]).await
+}
+
 /// Creates account `name` with `admin@<name>.test` (admin) and `user@<name>.test` (user).
 pub async fn create_account(repo: &Repo, name: &str) -> TestAccount {
     let id = repo.ensure_account(name).await.expect("create the account");
@@ -502,18 +579,7 @@ pub struct Associated {
 }
 
 /// The tables R2 empties of a deleted contact's rows, each with a `contact_id` column.
-pub const REMOVED_KINDS: [&str; 10] = [
-    "conversations",
-    "messages",
-    "notes",
-    "tasks",
-    "appointments",
-    "opportunities",
-    "manual_actions",
-    "activities",
-    "files",
-    "list_members",
-];
+pub use contacts_admin::repo::deletion::REMOVED_WITH_CONTACT;
 
 /// Inserts one row of every associated kind for `contact`: a conversation with a
 /// message, a note, a task, an upcoming appointment, an open opportunity, a manual
@@ -637,10 +703,10 @@ pub async fn add_associated(raw: &Raw, acc: &TestAccount, contact: ContactId, no
     }
 }
 
-/// How many rows of each kind in [`REMOVED_KINDS`] belong to `contact`.
+/// How many rows of each kind in [`REMOVED_WITH_CONTACT`] belong to `contact`.
 pub async fn associated_counts(raw: &Raw, contact: ContactId) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for table in REMOVED_KINDS {
+    for table in REMOVED_WITH_CONTACT {
         out.push((table, raw.count(table, "contact_id = $1", args![contact]).await));
     }
     out
