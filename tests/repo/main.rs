@@ -12,6 +12,7 @@ mod support;
 mod access;
 mod deletion;
 mod demo_seed;
+mod handover;
 mod impact;
 mod list_order;
 mod migrations;
