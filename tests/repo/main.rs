@@ -10,6 +10,7 @@
 mod support;
 
 mod access;
+mod architecture;
 mod deletion;
 mod demo_seed;
 mod handover;
