@@ -21,6 +21,7 @@ mod restore;
 mod restore_chunks;
 mod restore_filters;
 mod scale;
+mod webhooks;
 
 use contacts_admin::domain::{AccountId, Actor, ContactId, DeleteConfirmation, Selection};
 use contacts_admin::repo::{AuditAction, AuditEvent, AuditFilter, DeletionReport, Repo};
