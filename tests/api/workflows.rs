@@ -806,6 +806,7 @@ impl Server {
             trusted_proxies: Vec::new(),
             purge_interval_secs: 0,
             bulk: Default::default(),
+            webhooks: Default::default(),
             clock: Arc::new(f.clock.clone()),
         };
         let (port_tx, port_rx) = std::sync::mpsc::channel();

@@ -68,6 +68,7 @@ impl TestApp {
             trusted_proxies: Vec::new(),
             purge_interval_secs: 0,
             bulk,
+            webhooks: Default::default(),
             clock: Arc::new(SystemClock),
         };
         let app = Application::build(settings).await.expect("build the application");

@@ -120,6 +120,7 @@ pub async fn spawn_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestAp
         trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
         bulk: Default::default(),
+        webhooks: Default::default(),
         clock: Arc::new(f.clock.clone()),
     };
     tweak(&mut settings);

@@ -46,6 +46,7 @@ pub async fn spawn_app_with(db: TestDb, bulk: contacts_admin::config::BulkSettin
         trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
         bulk,
+        webhooks: Default::default(),
         clock: Arc::new(f.clock.clone()),
     };
     let app = Application::build(settings).await.expect("build the application");
