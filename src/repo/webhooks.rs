@@ -209,21 +209,22 @@ impl Repo {
         }))
     }
 
-    /// Queues a delivery of the account again, to be sent at once; its attempts
+    /// Queues a delivery of the account's `endpoint` again, to be sent at once; its attempts
     /// start from zero.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn resend_webhook_delivery(&self, account: AccountId, user: UserId, delivery: i64) -> RepoResult<()> {
+    pub async fn resend_webhook_delivery(&self, account: AccountId, user: UserId, endpoint: i64, delivery: i64) -> RepoResult<()> {
         let now = millis(self.now());
         let changed = on_db!(self, |pool, DB| {
             sqlx::query(&format!(
                 "update webhook_deliveries set state = 'pending', attempts = 0, next_attempt_at = $4, lease_owner = null, lease_until = null,
                         delivered_at = null
-                 where id = $1 and account_id = $3 and {ADMIN_OF_ACCOUNT}"
+                 where id = $1 and account_id = $3 and endpoint_id = $5 and {ADMIN_OF_ACCOUNT}"
             ))
             .bind(delivery)
             .bind(user.0)
             .bind(account.0)
             .bind(now)
+            .bind(endpoint)
             .execute(pool)
             .await?
             .rows_affected()
