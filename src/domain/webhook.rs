@@ -53,7 +53,7 @@ pub struct WebhookEvents(Vec<WebhookEvent>);
 impl WebhookEvents {
     pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<WebhookEvents, InvalidInput> {
         let mut picked = Vec::new();
-        for name in names {
+        for name in names.into_iter().filter(|n| !n.trim().is_empty()) {
             let e = WebhookEvent::parse(name.trim()).ok_or_else(|| InvalidInput::new(format!("There is no webhook event {:?}.", name.trim())))?;
             picked.push(e);
         }

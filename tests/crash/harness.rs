@@ -107,6 +107,10 @@ impl Server {
             .env("BULK_THRESHOLD", THRESHOLD.to_string())
             .env("PURGE_INTERVAL_SECS", "0")
             .env("SESSION_KEY", SESSION_KEY)
+            // webhook tests' receivers listen on 127.0.0.1; retries come quickly
+            .env("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+            .env("WEBHOOK_RETRY_MS", "200")
+            .env("WEBHOOK_TIMEOUT_SECS", "2")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(err_file));
         let mut child = c.spawn().expect("start contacts-admin serve");
