@@ -17,8 +17,9 @@ use std::time::Duration;
 
 /// Deliveries claimed per burst.
 const BURST: i64 = 50;
-/// Deliveries sent at once.
-const PARALLEL: usize = 8;
+/// Deliveries sent at once: at most half of the smallest connection pool (8), so that
+/// recording their outcomes never starves the other workers of connections.
+const PARALLEL: usize = 4;
 /// The longest wait between two attempts.
 const MAX_DELAY_MS: i64 = 3_600_000;
 /// How long after its event a delivery is still tried.

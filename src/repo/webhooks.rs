@@ -85,6 +85,15 @@ fn not_found(id: i64) -> RepoError {
 /// endpoint's account.
 const ADMIN_OF_ACCOUNT: &str = "exists (select 1 from users u where u.id = $2 and u.account_id = $3 and u.role = 'admin')";
 
+/// The deliveries `d` a sender may claim at time `now` (a placeholder): pending, due,
+/// not leased to a live sender, to an enabled endpoint.
+fn due(now: &str) -> String {
+    format!(
+        "d.state = 'pending' and d.next_attempt_at <= {now} and (d.lease_until is null or d.lease_until < {now})
+         and exists (select 1 from webhook_endpoints e where e.id = d.endpoint_id and e.disabled_at is null)"
+    )
+}
+
 impl Repo {
     /// Registers an endpoint; refused unless `user` is an admin of the account (R1).
     #[tracing::instrument(level = "debug", skip_all)]
@@ -241,14 +250,22 @@ impl Repo {
     pub async fn claim_webhook_deliveries(&self, worker: &str, limit: i64, lease_ms: i64) -> RepoResult<Vec<ClaimedDelivery>> {
         let now = millis(self.now());
         Ok(on_db!(self, |pool, DB| {
+            // A read first: an idle sender polling every second takes no write lock
+            // (SQLite has one writer for the whole database).
+            let any_due: Option<i64> = sqlx::query_scalar(&format!("select d.id from webhook_deliveries d where {} limit 1", due("$1")))
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            if any_due.is_none() {
+                return Ok(Vec::new());
+            }
             let mut tx = DB::begin_write(pool).await?;
             let ids: Vec<i64> = sqlx::query_scalar(&format!(
                 "update webhook_deliveries set lease_owner = $1, lease_until = $2
-                 where id in (select d.id from webhook_deliveries d
-                              where d.state = 'pending' and d.next_attempt_at <= $3 and (d.lease_until is null or d.lease_until < $3)
-                                and exists (select 1 from webhook_endpoints e where e.id = d.endpoint_id and e.disabled_at is null)
+                 where id in (select d.id from webhook_deliveries d where {}
                               order by d.next_attempt_at, d.id limit $4{})
                  returning id",
+                due("$3"),
                 DB::SKIP_LOCKED
             ))
             .bind(worker)

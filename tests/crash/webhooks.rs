@@ -52,7 +52,7 @@ impl Receiver {
         let Some((headers, body)) = read_request(&mut stream).await else { return };
         if !self.accepting.load(Ordering::SeqCst) {
             let n = self.refused.fetch_add(1, Ordering::SeqCst);
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
             }
             return;
