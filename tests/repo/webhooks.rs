@@ -196,3 +196,57 @@ both_backends!(async fn purge_and_erase_events_carry_ids_and_batch_only(db: Test
     let keys: Vec<String> = all[1].1["data"].as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, vec!["batch_id".to_string(), "contact_ids".to_string()]);
 });
+
+both_backends!(async fn a_claimed_delivery_is_leased_to_one_sender_and_resend_queues_it_again(db: TestDb) {
+    use contacts_admin::repo::DeliveryOutcome;
+    let f = Fixture::new(db).await;
+    let hook = endpoint(&f.repo, &f.acc, &["contact.deleted"]).await;
+    let a = f.contact("A", None, &[]).await;
+    delete_ids(&f, &[a]).await;
+
+    let claimed = f.repo.claim_webhook_deliveries("one", 10, 60_000).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let d = &claimed[0];
+    assert_eq!((d.url.as_str(), d.secret.as_str(), d.attempts), ("https://hooks.example.com/in", "s3cret", 0));
+    let body: Value = serde_json::from_str(&d.payload).unwrap();
+    assert_eq!(body["id"], d.event_id.as_str());
+    // leased: another sender gets nothing, and cannot record an outcome for it
+    assert!(f.another_repo().await.claim_webhook_deliveries("two", 10, 60_000).await.unwrap().is_empty());
+    assert!(!f.repo.finish_webhook_delivery(d.id, "two", &DeliveryOutcome::Delivered { status: 200 }).await.unwrap());
+
+    // refused: back in the queue at the retry time, not before
+    let retry_at = f.now() + Duration::seconds(30);
+    let refused = DeliveryOutcome::Refused { status: Some(500), error: "The receiver answered 500.".into(), retry_at: Some(retry_at) };
+    assert!(f.repo.finish_webhook_delivery(d.id, "one", &refused).await.unwrap());
+    assert!(f.repo.claim_webhook_deliveries("two", 10, 60_000).await.unwrap().is_empty());
+    f.advance(Duration::seconds(31));
+    let again = f.repo.claim_webhook_deliveries("two", 10, 60_000).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    // a lease that ran out passes to another sender
+    f.advance(Duration::seconds(61));
+    let taken = f.repo.claim_webhook_deliveries("three", 10, 60_000).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(!f.repo.finish_webhook_delivery(d.id, "two", &DeliveryOutcome::Delivered { status: 200 }).await.unwrap());
+    let gave_up = DeliveryOutcome::Refused { status: None, error: "connection refused".into(), retry_at: None };
+    assert!(f.repo.finish_webhook_delivery(d.id, "three", &gave_up).await.unwrap());
+    let log = f.repo.webhook_deliveries(f.acc.id, hook, 10).await.unwrap();
+    assert_eq!((log[0].state.as_str(), log[0].attempts, log[0].last_error.as_deref()), ("failed", 2, Some("connection refused")));
+
+    // Resend: only the account's own delivery of that endpoint, then pending again
+    let other = create_account(&f.repo, "Globex").await;
+    assert!(f.repo.resend_webhook_delivery(other.id, other.admin, hook, d.id).await.is_err());
+    assert!(f.repo.resend_webhook_delivery(f.acc.id, f.acc.user, hook, d.id).await.is_err(), "a regular user may not resend");
+    f.repo.resend_webhook_delivery(f.acc.id, f.acc.admin, hook, d.id).await.unwrap();
+    let resent = f.repo.claim_webhook_deliveries("four", 10, 60_000).await.unwrap();
+    assert_eq!((resent.len(), resent[0].event_id.as_str()), (1, d.event_id.as_str()), "the same event id again");
+    assert!(f.repo.finish_webhook_delivery(d.id, "four", &DeliveryOutcome::Delivered { status: 204 }).await.unwrap());
+    let log = f.repo.webhook_deliveries(f.acc.id, hook, 10).await.unwrap();
+    assert_eq!((log[0].state.as_str(), log[0].last_status), ("delivered", Some(204)));
+
+    // a disabled endpoint's pending deliveries wait until it is enabled again
+    delete_ids(&f, &[f.contact("B", None, &[]).await]).await;
+    f.repo.set_webhook_endpoint_enabled(f.acc.id, f.acc.admin, hook, false).await.unwrap();
+    assert!(f.repo.claim_webhook_deliveries("five", 10, 60_000).await.unwrap().is_empty());
+    f.repo.set_webhook_endpoint_enabled(f.acc.id, f.acc.admin, hook, true).await.unwrap();
+    assert_eq!(f.repo.claim_webhook_deliveries("five", 10, 60_000).await.unwrap().len(), 1);
+});
