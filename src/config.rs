@@ -22,6 +22,8 @@ pub struct Settings {
     pub purge_interval_secs: u64,
     /// When deletions become background jobs, and their chunk size (L1).
     pub bulk: BulkSettings,
+    /// Where webhooks may go, and how they are retried.
+    pub webhooks: WebhookSettings,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -35,6 +37,7 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("bulk", &self.bulk)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -101,5 +104,22 @@ pub struct BulkSettings {
 impl Default for BulkSettings {
     fn default() -> Self {
         BulkSettings { threshold: 2_000, chunk: None }
+    }
+}
+
+/// How webhooks are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Non-public hosts and networks webhooks may reach all the same (SSRF guard).
+    pub allow: crate::domain::WebhookAllowList,
+    /// The first retry's delay; each next one doubles, up to an hour.
+    pub retry_base_ms: u64,
+    /// How long one attempt may take.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { allow: Default::default(), retry_base_ms: 30_000, timeout_ms: 10_000 }
     }
 }

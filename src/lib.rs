@@ -13,3 +13,4 @@ pub mod repo;
 pub mod startup;
 pub mod token;
 pub mod web;
+pub mod webhook_target;

@@ -99,6 +99,16 @@ pub struct ServeArgs {
     /// sized to take about a second.
     #[arg(long, env = "BULK_CHUNK")]
     pub bulk_chunk: Option<i64>,
+    /// Host name, IP address or CIDR range that webhooks may reach although it is not
+    /// public (loopback, private…); several separated by commas or given again.
+    #[arg(long = "webhook-allow-host", env = "WEBHOOK_ALLOW_HOSTS", value_name = "HOST", value_delimiter = ',')]
+    pub webhook_allow_hosts: Vec<String>,
+    /// Milliseconds before a failed webhook is first sent again; each retry doubles it.
+    #[arg(long, env = "WEBHOOK_RETRY_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_ms: u64,
+    /// Seconds one webhook attempt may take.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for ServeArgs {
@@ -112,6 +122,9 @@ impl Default for ServeArgs {
             demo: false,
             bulk_threshold: 2000,
             bulk_chunk: None,
+            webhook_allow_hosts: Vec::new(),
+            webhook_retry_ms: 30_000,
+            webhook_timeout_secs: 10,
         }
     }
 }
@@ -270,6 +283,12 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: args.trusted_proxies.clone(),
         purge_interval_secs: args.purge_interval_secs,
         bulk: crate::config::BulkSettings { threshold: args.bulk_threshold.max(1), chunk: args.bulk_chunk.map(|n| n.clamp(1, 10_000)) },
+        webhooks: crate::config::WebhookSettings {
+            allow: crate::domain::WebhookAllowList::parse(args.webhook_allow_hosts.iter().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("--webhook-allow-host: {e}"))?,
+            retry_base_ms: args.webhook_retry_ms,
+            timeout_ms: args.webhook_timeout_secs * 1000,
+        },
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;

@@ -13,6 +13,7 @@ pub mod role;
 pub mod selection;
 pub mod text;
 pub mod time;
+pub mod webhook;
 pub mod workflow;
 
 pub use confirmation::{CountConfirmation, DeleteConfirmation, DeleteReason};
@@ -26,6 +27,7 @@ pub use role::Role;
 pub use selection::{Actor, Channel, ContactFilter, Selection, MAX_IDS_PER_REQUEST};
 pub use text::{name_list, plural, thousands};
 pub use time::{UserZone, When};
+pub use webhook::{public_address, WebhookAllowList, WebhookEvent, WebhookEvents, WebhookUrl};
 pub use workflow::{ActiveWorkflow, TagAuthority, TagTriggers, WorkflowAction, WorkflowDraft, WorkflowStatus};
 
 /// A value a user typed that the domain refuses, with a message fit to show them.

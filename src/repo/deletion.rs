@@ -4,9 +4,9 @@
 //! cursor, so a deletion interrupted at any point resumes where it stopped (L2) and no
 //! contact is ever half-deleted.
 
-use super::sql::{from_millis, millis, on_db, push_id_list, push_live_selection, retry_transient, Binds, Dialect};
+use super::sql::{from_millis, millis, on_db, push_id_list, push_live_selection, retry_transient, Binds, Dialect, Event};
 use super::{Repo, RepoError, RepoResult};
-use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, JobId, Selection, UserId, WorkflowId};
+use crate::domain::{AccountId, Actor, BatchId, ContactId, DeleteConfirmation, JobId, Selection, UserId, WebhookEvent, WorkflowId};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::QueryBuilder;
 
@@ -112,6 +112,7 @@ struct RunningBatch {
     state: String,
     actor_user_id: Option<i64>,
     workflow_id: Option<i64>,
+    deleted_count: i64,
 }
 
 /// The columns of [`DeletionImpact`] that count rows attached to the selected contacts:
@@ -192,7 +193,7 @@ pub const STOP_ACTIVE_ENROLLMENTS: &str = "update enrollments set status = 'stop
      where account_id = $1 and status = 'active' and contact_id in ({ids})";
 
 /// The running batch a chunk continues, locked for the chunk's transaction.
-const RUNNING_BATCH: &str = "select selection, cursor_id, state, actor_user_id, workflow_id
+const RUNNING_BATCH: &str = "select selection, cursor_id, state, actor_user_id, workflow_id, deleted_count
      from deletion_batches where id = $1 and account_id = $2";
 
 /// Closes a batch with nothing left to delete and forgets its selection.
@@ -227,7 +228,7 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// Marks the chunk's contacts deleted. `deleted_at is null` makes a second deletion
+    /// Marks the chunk's contacts deleted and returns their ids. `deleted_at is null` makes a second deletion
     /// of the same contact a no-op (R4). It must also stand on the updated table itself,
     /// not only in the subquery: on PostgreSQL, when a concurrent deletion marked a row
     /// first, only the target row's own conditions are re-checked after that commit, so
@@ -245,7 +246,7 @@ impl Chunk {
             .bind_int(self.batch.0)
             .push(" where deleted_at is null and id in (select c.id from contacts c where ");
         push_live_selection(&mut qb, self.account, sel);
-        qb.push(" and c.id > ").bind_int(self.after).push(" and c.id <= ").bind_int(self.upto).push(")");
+        qb.push(" and c.id > ").bind_int(self.after).push(" and c.id <= ").bind_int(self.upto).push(") returning id");
         qb
     }
 
@@ -475,12 +476,22 @@ impl Repo {
                 // search text that names someone, R10) and audit it.
                 sqlx::query(CLOSE_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
                 sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
+                for mut statement in Event::deletion_finished(account, batch, "done", b.deleted_count).statements::<DB>(now) {
+                    statement.build().execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 return Ok(ChunkOutcome { deleted: 0, done: true });
             };
             let chunk = Chunk { account, batch, after: b.cursor_id, upto: upper };
-            let deleted = chunk.mark_deleted::<DB>(&sel, &b, now).build().execute(&mut *tx).await?.rows_affected();
-            for mut statement in chunk.remove_associated::<DB>(now) {
+            let mut ids: Vec<i64> = chunk.mark_deleted::<DB>(&sel, &b, now).build_query_scalar().fetch_all(&mut *tx).await?;
+            let deleted = ids.len() as u64;
+            ids.sort_unstable();
+            let mut statements = chunk.remove_associated::<DB>(now);
+            if !ids.is_empty() {
+                // the chunk's webhook event: exactly the contacts it marked (one per chunk, not per contact)
+                statements.extend(Event::contacts(WebhookEvent::ContactDeleted, account, Some(batch), &ids).statements::<DB>(now));
+            }
+            for mut statement in statements {
                 statement.build().execute(&mut *tx).await?;
             }
             sqlx::query(ADVANCE_BATCH).bind(upper).bind(deleted as i64).bind(batch.0).execute(&mut *tx).await?;
@@ -497,20 +508,22 @@ impl Repo {
         let now = millis(self.now());
         let cancelled = on_db!(self, |pool, DB| {
             let mut tx = DB::begin_write(pool).await?;
-            let cancelled = sqlx::query(
+            let deleted: Option<i64> = sqlx::query_scalar(
                 "update deletion_batches set state = 'cancelled', selection = null, finished_at = $1
-                 where id = $2 and account_id = $3 and state = 'running'",
+                 where id = $2 and account_id = $3 and state = 'running' returning deleted_count",
             )
             .bind(now)
             .bind(batch.0)
             .bind(account.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
-            if cancelled {
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(deleted) = deleted {
                 sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
+                for mut statement in Event::deletion_finished(account, batch, "cancelled", deleted).statements::<DB>(now) {
+                    statement.build().execute(&mut *tx).await?;
+                }
             }
+            let cancelled = deleted.is_some();
             tx.commit().await?;
             cancelled
         });

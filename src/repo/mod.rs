@@ -8,7 +8,7 @@
 //!   that pick contacts, what a new tag starts, retried transactions;
 //! - [`search`]: the two search engines, one file per backend;
 //! - the entity modules, one per concern (`contacts`, `deletion`, `deleted`, `restore`,
-//!   `bulk`, `workflows`, `audit`, `accounts`, …), each an `impl Repo` block that
+//!   `bulk`, `workflows`, `webhooks`, `audit`, `accounts`, …), each an `impl Repo` block that
 //!   imports from `sql` and `search` and never from another entity module.
 
 pub mod accounts;
@@ -23,6 +23,7 @@ pub mod restore;
 pub(crate) mod search;
 pub mod seed;
 pub(crate) mod sql;
+pub mod webhooks;
 pub mod workflows;
 
 use crate::clock::Clock;
@@ -44,6 +45,7 @@ pub use deleted::{DeletedContact, DeletedContactDetail, DeletedCursor, DeletedPa
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionOutcome, DeletionReport};
 pub use restore::{EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
 pub use sql::from_millis;
+pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookDelivery, WebhookEndpoint};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 
 use sql::{on_db, Db, Dialect};

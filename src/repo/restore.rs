@@ -4,11 +4,11 @@
 
 use super::sql::{
     from_millis, millis, on_db, push_deleted_filter, push_deleted_filter_walk, push_id_list, push_ints, retry_if, tx::is_transient, Binds,
-    Dialect, DEFAULT_CHUNK,
+    Dialect, Event, DEFAULT_CHUNK,
 };
 use super::{Repo, RepoError, RepoResult};
 use crate::domain::restore_window::cutoff as restore_cutoff;
-use crate::domain::{display_name, AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, JobId, RestoreSelection, UserId};
+use crate::domain::{display_name, AccountId, Actor, BatchId, Channel, ContactId, DeleteConfirmation, DeletedFilter, JobId, RestoreSelection, UserId, WebhookEvent};
 use sqlx::QueryBuilder;
 use std::collections::BTreeMap;
 
@@ -244,7 +244,7 @@ fn sort_out(mut open: Vec<ChunkRow>, live: Vec<(String, i64, String, String)>, s
     back
 }
 
-/// Brings `ids` back. `deleted_at > cutoff` on the updated row itself: PostgreSQL
+/// Brings `ids` back and returns those it did. `deleted_at > cutoff` on the updated row itself: PostgreSQL
 /// re-checks only these conditions should a purge have reached the row first.
 fn undelete_query<DB: Dialect>(ids: &[i64], now: i64, cutoff: i64) -> QueryBuilder<'static, DB> {
     let mut qb = QueryBuilder::new(
@@ -253,7 +253,7 @@ fn undelete_query<DB: Dialect>(ids: &[i64], now: i64, cutoff: i64) -> QueryBuild
     );
     qb.bind_int(now).push(" where deleted_at is not null and deleted_at > ").bind_int(cutoff).push(" and id in (");
     push_ints(&mut qb, ids.iter().copied());
-    qb.push(")");
+    qb.push(") returning id");
     qb
 }
 
@@ -606,7 +606,14 @@ impl Repo {
             };
             let back = sort_out(open, holders, &mut step);
             if !back.is_empty() {
-                step.restored = undelete_query::<DB>(&back, now, cutoff).build().execute(&mut *tx).await?.rows_affected();
+                let mut restored: Vec<i64> = undelete_query::<DB>(&back, now, cutoff).build_query_scalar().fetch_all(&mut *tx).await?;
+                step.restored = restored.len() as u64;
+                restored.sort_unstable();
+                if !restored.is_empty() {
+                    for mut statement in Event::contacts(WebhookEvent::ContactRestored, account, audit.batch, &restored).statements::<DB>(now) {
+                        statement.build().execute(&mut *tx).await?;
+                    }
+                }
             }
 
             // The audit event, in the same transaction as the contacts it counts (R7).
@@ -653,17 +660,7 @@ impl Repo {
         }
         let mut erased_ids: Vec<i64> = Vec::new();
         for chunk in ids.chunks(CHUNK as usize) {
-            let part: Vec<i64> = on_db!(self, |pool, DB| {
-                let mut tx = DB::begin_write(pool).await?;
-                let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
-                qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
-                push_id_list(&mut qb, chunk);
-                qb.push(") returning id");
-                let part: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                part
-            });
-            erased_ids.extend(part);
+            erased_ids.extend(self.erase_chunk(account, chunk).await?);
         }
         let erased = erased_ids.len() as u64;
         if erased > 0 {
@@ -674,6 +671,27 @@ impl Repo {
         let erased_set: std::collections::HashSet<i64> = erased_ids.into_iter().collect();
         let not_found = ids.iter().filter(|id| !erased_set.contains(&id.0)).copied().collect();
         Ok(EraseReport { erased, not_found })
+    }
+
+    /// Erases those of `ids` that are deleted contacts of the account, in one
+    /// transaction with their `contact.purged` events; returns the ids it erased.
+    async fn erase_chunk(&self, account: AccountId, ids: &[ContactId]) -> RepoResult<Vec<i64>> {
+        let now = millis(self.now());
+        Ok(on_db!(self, |pool, DB| {
+            let mut tx = DB::begin_write(pool).await?;
+            let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
+            qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
+            push_id_list(&mut qb, ids);
+            qb.push(") returning id, deletion_batch_id");
+            let rows: Vec<(i64, Option<i64>)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            for event in super::sql::events::purged(rows.iter().map(|&(id, batch)| (account.0, batch, id))) {
+                for mut statement in event.statements::<DB>(now) {
+                    statement.build().execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            rows.into_iter().map(|r| r.0).collect()
+        }))
     }
 
     /// Permanently erases what `sel` selects (R14): ticked ids, or every deleted contact
@@ -699,17 +717,7 @@ impl Repo {
             let ids = self.restore_selection_ids(account, sel, after, CHUNK).await?;
             let Some(last) = ids.last() else { break };
             after = last.0;
-            let n: u64 = on_db!(self, |pool, DB| {
-                let mut tx = DB::begin_write(pool).await?;
-                let mut qb = QueryBuilder::<DB>::new("delete from contacts where account_id = ");
-                qb.push_bind(account.0).push(" and deleted_at is not null and id in (");
-                push_id_list(&mut qb, &ids);
-                qb.push(")");
-                let n = qb.build().execute(&mut *tx).await?.rows_affected();
-                tx.commit().await?;
-                n
-            });
-            erased += n;
+            erased += self.erase_chunk(account, &ids).await?.len() as u64;
             if (ids.len() as i64) < CHUNK {
                 break;
             }
@@ -728,19 +736,21 @@ impl Repo {
     /// each chunk holds the single writer lock. Audited per account.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_expired(&self) -> RepoResult<PurgeReport> {
-        let cutoff = millis(restore_cutoff(self.now()));
+        let now = self.now();
+        let cutoff = millis(restore_cutoff(now));
+        let now = millis(now);
         let mut report = PurgeReport::default();
         // where the previous chunk stopped, in (deleted_at, id) order
         let mut after = (i64::MIN, 0i64);
         loop {
-            let rows: Vec<(i64, i64, i64)> = on_db!(self, |pool, DB| {
+            let rows: Vec<(i64, i64, i64, Option<i64>)> = on_db!(self, |pool, DB| {
                 let mut tx = DB::begin_write(pool).await?;
                 let rows = sqlx::query_as(&format!(
                     "delete from contacts where id in (
                        select id from contacts where deleted_at is not null and deleted_at <= $1
                          and (deleted_at > $3 or (deleted_at = $3 and id > $4))
                        order by deleted_at, id limit $2{}
-                     ) returning account_id, deleted_at, id",
+                     ) returning account_id, deleted_at, id, deletion_batch_id",
                     DB::SKIP_LOCKED
                 ))
                 .bind(cutoff)
@@ -749,14 +759,19 @@ impl Repo {
                 .bind(after.1)
                 .fetch_all(&mut *tx)
                 .await?;
+                for event in super::sql::events::purged(rows.iter().map(|&(account, _, id, batch)| (account, batch, id))) {
+                    for mut statement in event.statements::<DB>(now) {
+                        statement.build().execute(&mut *tx).await?;
+                    }
+                }
                 tx.commit().await?;
                 rows
             });
-            let Some(last) = rows.iter().map(|&(_, at, id)| (at, id)).max() else {
+            let Some(last) = rows.iter().map(|&(_, at, id, _)| (at, id)).max() else {
                 break;
             };
             after = last;
-            for (a, _, _) in rows {
+            for (a, _, _, _) in rows {
                 *report.per_account.entry(a).or_default() += 1;
                 report.purged += 1;
             }

@@ -21,6 +21,7 @@ pub mod restore;
 pub mod session;
 pub mod static_files;
 pub mod throttle;
+pub mod webhooks;
 pub mod workflows;
 
 use crate::config::Settings;
@@ -93,6 +94,12 @@ route_table! {
     get "/bulk-actions" => bulk::page, Admin;
     get "/bulk-actions/{id}/progress" => bulk::progress, Admin;
     post "/bulk-actions/{id}/cancel" => bulk::cancel, Admin;
+    get "/webhooks" => webhooks::page, Admin;
+    post "/webhooks" => webhooks::create, Admin;
+    get "/webhooks/{id}" => webhooks::show, Admin;
+    post "/webhooks/{id}/status" => webhooks::set_status, Admin;
+    post "/webhooks/{id}/delete" => webhooks::remove, Admin;
+    post "/webhooks/{id}/deliveries/{delivery}/resend" => webhooks::resend, Admin;
     get "/workflows" => workflows::list, User;
     post "/workflows" => workflows::create, User;
     get "/workflows/new" => workflows::new_form, User;
@@ -116,6 +123,7 @@ route_table! {
 pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) -> anyhow::Result<Server> {
     let data = web::Data::new(repo);
     let bulk = web::Data::new(settings.bulk);
+    let webhooks = web::Data::new(settings.webhooks.clone());
     let throttle = web::Data::new(throttle::LoginThrottle::default());
     // one set of permits for the whole server, shared by its worker threads
     let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
@@ -139,6 +147,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .wrap(tracing_actix_web::TracingLogger::default())
             .app_data(data.clone())
             .app_data(bulk.clone())
+            .app_data(webhooks.clone())
             .app_data(throttle.clone())
             .app_data(password_checks.clone())
             .app_data(proxies.clone())

@@ -37,6 +37,7 @@ impl PageCtx {
         if is_admin {
             nav.push(item("/bulk-actions", "Bulk actions", "bulk", Some("Administration")));
             nav.push(item("/audit", "Audit log", "audit", None));
+            nav.push(item("/webhooks", "Webhooks", "webhooks", None));
         }
         Ok(PageCtx {
             title: title.into(),

@@ -24,6 +24,7 @@ mod restore;
 mod restore_jobs;
 mod restore_page;
 mod tags;
+mod webhooks;
 mod workflows;
 
 use chrono::{DateTime, Utc};

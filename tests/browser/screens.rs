@@ -4,12 +4,16 @@
 
 use crate::harness::{setup, TestApp, Ui, DESKTOP, PHONE, SEEDED};
 use contacts_admin::domain::{
-    Actor, ContactId, DeleteConfirmation, Role, Selection, TagName, WorkflowAction, WorkflowDraft, WorkflowStatus,
+    Actor, ContactId, DeleteConfirmation, Role, Selection, TagName, WebhookEvents, WebhookUrl, WorkflowAction, WorkflowDraft, WorkflowStatus,
 };
 
-/// A deletion of three contacts (Restore, the deleted contact's page, the audit log) and
-/// a workflow that deletes, so that every page has something to show.
-async fn history(app: &TestApp) -> (ContactId, i64) {
+/// A webhook endpoint, a deletion of three contacts (Restore, the deleted contact's page,
+/// the audit log, the endpoint's delivery log) and a workflow that deletes, so that every
+/// page has something to show.
+async fn history(app: &TestApp) -> (ContactId, i64, i64) {
+    let url = WebhookUrl::parse("https://hooks.example.com/contacts").unwrap();
+    let events = WebhookEvents::parse(["contact.deleted", "deletion.finished"]).unwrap();
+    let hook = app.repo.create_webhook_endpoint(app.acc.id, app.acc.admin, &url, &events, "s3cret").await.expect("a webhook endpoint");
     let ids = app.live_ids().await;
     let gone: Vec<ContactId> = ids[..3].iter().map(|i| ContactId(*i)).collect();
     let confirmed = DeleteConfirmation::parse("DELETE").unwrap();
@@ -24,7 +28,7 @@ async fn history(app: &TestApp) -> (ContactId, i64) {
     };
     let wf = app.repo.create_workflow(app.acc.id, &draft, Role::Admin).await.expect("a workflow");
     app.repo.set_workflow_status(app.acc.id, wf, WorkflowStatus::Active, app.acc.admin, Role::Admin).await.expect("activate it");
-    (gone[0], wf.0)
+    (gone[0], wf.0, hook)
 }
 
 /// Checks the page as it is now: no axe-core violation, no sideways scrolling, and a
@@ -61,7 +65,7 @@ async fn check(ui: &Ui, width: u32, name: &str) {
 
 async fn every_screen(test: &'static str, size: (u32, u32)) {
     let Some((app, ui)) = setup(test, SEEDED).await else { return };
-    let (deleted, workflow) = history(&app).await;
+    let (deleted, workflow, hook) = history(&app).await;
     let w = size.0;
     ui.set_viewport(size).await;
 
@@ -108,6 +112,8 @@ async fn every_screen(test: &'static str, size: (u32, u32)) {
         ("workflows", "/workflows".into()),
         ("workflow", format!("/workflows/{workflow}")),
         ("workflow-new", "/workflows/new".into()),
+        ("webhooks", "/webhooks".into()),
+        ("webhook-deliveries", format!("/webhooks/{hook}")),
         ("not-found", "/contacts/999999999".into()),
     ] {
         ui.goto(&path).await;

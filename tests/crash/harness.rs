@@ -57,6 +57,10 @@ pub fn server(crm: &Crm, name: &str) -> ChildServer {
         .env("BULK_CHUNK", chunk(crm.db.backend).to_string())
         .env("BULK_THRESHOLD", THRESHOLD.to_string())
         .env("RUST_LOG", "info,sqlx=warn")
+        // webhook tests' receivers listen on 127.0.0.1; retries come quickly
+        .env("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+        .env("WEBHOOK_RETRY_MS", "200")
+        .env("WEBHOOK_TIMEOUT_SECS", "2")
         .name(name)
         .log(crm.logs.path().join(format!("{name}.stderr")))
         .start()

@@ -23,3 +23,4 @@ mod cancel;
 mod kill;
 mod progress;
 mod two_servers;
+mod webhooks;

@@ -23,6 +23,7 @@ mod restore;
 mod restore_chunks;
 mod restore_filters;
 mod scale;
+mod webhooks;
 
 use contacts_admin::domain::{AccountId, ContactId, DeleteConfirmation, Selection};
 use contacts_admin::repo::{AuditAction, AuditEvent, AuditFilter, Repo};

@@ -79,6 +79,10 @@ pub async fn digest(raw: &Raw) -> Vec<(String, i64)> {
         ("bulk_jobs", "bulk_jobs", "1 = 1"),
         ("cancelled bulk jobs", "bulk_jobs", "state = 'cancelled'"),
         ("audit_events", "audit_events", "1 = 1"),
+        ("webhook_endpoints", "webhook_endpoints", "1 = 1"),
+        ("disabled webhook endpoints", "webhook_endpoints", "disabled_at is not null"),
+        ("webhook_deliveries", "webhook_deliveries", "1 = 1"),
+        ("pending webhook deliveries", "webhook_deliveries", "state = 'pending'"),
     ];
     let sql = PARTS
         .iter()
@@ -119,6 +123,9 @@ pub struct Targets {
     pub batch: i64,
     /// A draft workflow that deletes contacts.
     pub workflow: i64,
+    /// A webhook endpoint, and its delivery of `batch`'s `contact.deleted` event.
+    pub webhook: i64,
+    pub delivery: i64,
     /// Words that appear only in this account's data.
     pub secrets: Vec<String>,
 }
@@ -152,6 +159,13 @@ pub async fn make_targets(f: &Fixture, acc: &TestAccount) -> Targets {
     let other_first = format!("Zq{tag}{n}other");
     let other_email = format!("zq.{tag}.{n}.other@{tag}-secret.test");
     let other = support::create_contact(&f.repo, acc.id, &other_first, Some(&other_email), &[]).await;
+    let hook_url = format!("https://hooks.example.com/zq{tag}{n}hook");
+    let events = contacts_admin::domain::WebhookEvents::parse(["contact.deleted"]).unwrap();
+    let webhook = f
+        .repo
+        .create_webhook_endpoint(acc.id, acc.admin, &contacts_admin::domain::WebhookUrl::parse(&hook_url).unwrap(), &events, "s3cret")
+        .await
+        .expect("register a webhook endpoint");
     let deleted_first = format!("Zq{tag}{n}deleted");
     let deleted = support::create_contact(&f.repo, acc.id, &deleted_first, Some(&format!("zq.{tag}.{n}.deleted@x.test")), &[]).await;
     let report = f
@@ -173,7 +187,9 @@ pub async fn make_targets(f: &Fixture, acc: &TestAccount) -> Targets {
         deleted,
         batch: report.batch.0,
         workflow: workflow.0,
-        secrets: vec![first, contact_email, file_secret, other_first, other_email, deleted_first, wf_name],
+        webhook,
+        delivery: f.raw.i64("select id from webhook_deliveries where endpoint_id = $1", &[support::V::I(webhook)]).await,
+        secrets: vec![first, contact_email, file_secret, other_first, other_email, deleted_first, wf_name, format!("zq{tag}{n}hook")],
     }
 }
 

@@ -67,6 +67,8 @@ pub fn concrete(pattern: &str, t: &Targets, job: i64) -> Result<String, String> 
             ("batches", "id") => t.batch.to_string(),
             ("bulk-actions", "id") => job.to_string(),
             ("workflows", "id") => t.workflow.to_string(),
+            ("webhooks", "id") => t.webhook.to_string(),
+            ("deliveries", "delivery") => t.delivery.to_string(),
             ("files", "file") => t.file.to_string(),
             ("opportunities", "item") => t.opportunity.to_string(),
             ("appointments", "item") => t.appointment.to_string(),
@@ -117,6 +119,8 @@ pub fn fields_for(route: &RouteInfo, t: &Targets, acc: &TestAccount) -> (Vec<(St
         ("get", "/workflows/{id}/contacts") => (fp(&[("q", "zq".into())]), false),
         ("get", "/workflows/{id}/test") => (fp(&[("contact_id", c)]), true),
         ("post", "/workflows/{id}/test") => (fp(&[("contact_id", c), ("confirm", "DELETE".into())]), true),
+        ("post", "/webhooks") => (fp(&[("url", format!("https://93.184.216.34/in{n}")), ("events", "contact.deleted".into())]), false),
+        ("post", "/webhooks/{id}/status") => (fp(&[("enabled", "false".into())]), false),
         ("post", "/contacts/{id}/tags") => (fp(&[("tag_name", "Hacked".into())]), false),
         ("post", "/contacts/{id}/tags/remove") => (fp(&[("tag_name", "VIP".into())]), false),
         ("post", "/contacts/{id}/opportunities/{item}/close") => (fp(&[("outcome", "won".into())]), false),
@@ -390,7 +394,10 @@ both_backends!(async fn every_route_refuses_anonymous_users_other_roles_other_ac
             tally.revealing_controls += 1;
         }
         if is_get
-            && matches!(route.path, "/contacts/{id}" | "/contacts/{id}/files/{file}" | "/workflows/{id}" | "/contacts/export.csv" | "/contacts/restore")
+            && matches!(
+                route.path,
+                "/contacts/{id}" | "/contacts/{id}/files/{file}" | "/workflows/{id}" | "/contacts/export.csv" | "/contacts/restore" | "/webhooks/{id}"
+            )
             && leaked(&r, &ta).is_empty()
         {
             failures.push(format!("{label}: the control shows none of A's data, so the leak checks above prove nothing"));

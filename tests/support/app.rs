@@ -29,6 +29,7 @@ pub fn settings(database_url: &str, clock: Arc<dyn Clock>) -> Settings {
         trusted_proxies: Vec::new(),
         purge_interval_secs: 0,
         bulk: Default::default(),
+        webhooks: Default::default(),
         clock,
     }
 }

@@ -1,14 +1,16 @@
 //! What every entity module of the repository builds its SQL from: the [`Dialect`] of
 //! each backend and [`on_db!`], the conditions that pick contacts ([`filter`]), what a
-//! new tag starts ([`triggers`]), transactions run again after a transient abort
+//! new tag starts ([`triggers`]), the webhook events a change writes ([`events`]), transactions run again after a transient abort
 //! ([`tx`]), and times as the schema stores them.
 
 mod dialect;
+pub(crate) mod events;
 pub(crate) mod filter;
 pub(crate) mod triggers;
 pub(crate) mod tx;
 
 pub(crate) use dialect::{on_db, Binds, Db, Dialect};
+pub(crate) use events::Event;
 pub(crate) use filter::{push_deleted_filter, push_deleted_filter_walk, push_id_list, push_ints, push_live_filter, push_live_selection};
 pub(crate) use tx::{retry_if, retry_transient};
 
