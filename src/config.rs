@@ -24,6 +24,8 @@ pub struct Settings {
     pub bulk: BulkSettings,
     /// Where webhooks may go, and how they are retried.
     pub webhooks: WebhookSettings,
+    /// Requests each API key may make per minute.
+    pub api_rate_per_minute: u32,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +40,7 @@ impl std::fmt::Debug for Settings {
             .field("purge_interval_secs", &self.purge_interval_secs)
             .field("bulk", &self.bulk)
             .field("webhooks", &self.webhooks)
+            .field("api_rate_per_minute", &self.api_rate_per_minute)
             .finish()
     }
 }

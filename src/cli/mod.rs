@@ -57,6 +57,17 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Create an API key for an account, as one of its admins, and print it (once).
+    CreateApiKey {
+        #[arg(long)]
+        account: String,
+        /// What the audit log calls it: "via API key “NAME”".
+        #[arg(long)]
+        name: String,
+        /// admin (may delete, restore and erase) or user.
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
     /// Time the repository's list, search and count on an account (see README).
     Bench {
         #[arg(long, default_value = DEMO_ACCOUNT)]
@@ -109,6 +120,9 @@ pub struct ServeArgs {
     /// Seconds one webhook attempt may take.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_secs: u64,
+    /// Requests each API key may make per minute; more get 429.
+    #[arg(long = "api-rate-limit", env = "API_RATE_LIMIT", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_per_minute: u32,
 }
 
 impl Default for ServeArgs {
@@ -125,6 +139,7 @@ impl Default for ServeArgs {
             webhook_allow_hosts: Vec::new(),
             webhook_retry_ms: 30_000,
             webhook_timeout_secs: 10,
+            api_rate_per_minute: 600,
         }
     }
 }
@@ -212,6 +227,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("User {} ({}) #{} in account \"{}\".", email.as_str(), role.as_str(), id, account);
             Ok(())
         }
+        Command::CreateApiKey { account, name, role } => {
+            let repo = open(&url).await?;
+            let name = crate::domain::ApiKeyName::parse(&name)?;
+            let role = Role::parse(&role)?;
+            let acc = repo.find_account(&account).await?.with_context(|| format!("there is no account named \"{account}\""))?;
+            let admin = repo.first_admin(acc).await?.with_context(|| format!("the account \"{account}\" has no admin to create the key as"))?;
+            let secret = crate::domain::ApiKeySecret::generate(crate::token::random_token());
+            let id = repo.create_api_key(acc, admin, &name, role, &secret).await?;
+            println!("API key #{id} \"{}\" ({}) for account \"{account}\". It is shown only now:", name.as_str(), role.as_str());
+            println!("{}", secret.as_str());
+            Ok(())
+        }
         Command::Bench { account, runs, delete_all } => {
             let repo = open(&url).await?;
             bench::repository(&repo, &account, runs, delete_all).await
@@ -289,6 +316,7 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<()> {
             retry_base_ms: args.webhook_retry_ms,
             timeout_ms: args.webhook_timeout_secs * 1000,
         },
+        api_rate_per_minute: args.api_rate_per_minute,
         clock: clock_from_env(),
     };
     let app = Application::build(settings).await?;

@@ -2,6 +2,7 @@
 //! confirmation (R5) and the 60-day restore window (R8). Values are parsed here once,
 //! so the repository and the handlers only ever see checked values.
 
+pub mod api_key;
 pub mod confirmation;
 pub mod contact;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod time;
 pub mod webhook;
 pub mod workflow;
 
+pub use api_key::{ApiKeyName, ApiKeySecret};
 pub use confirmation::{CountConfirmation, DeleteConfirmation, DeleteReason};
 pub use contact::{display_name, Email, NewContact, TagName};
 pub use ids::{AccountId, BatchId, ContactId, JobId, UserId, WorkflowId};

@@ -184,6 +184,8 @@ pub enum Channel {
     Workflow(WorkflowId),
     Cli,
     System,
+    /// A request made with an API key; the actor is the key's own user.
+    Api,
 }
 
 impl Channel {
@@ -193,6 +195,7 @@ impl Channel {
             Channel::Workflow(_) => "workflow",
             Channel::Cli => "cli",
             Channel::System => "system",
+            Channel::Api => "api",
         }
     }
 
@@ -225,6 +228,10 @@ impl Actor {
     /// run because `triggered_by` added its tag.
     pub fn workflow(workflow: WorkflowId, on_behalf_of: UserId, triggered_by: Option<UserId>) -> Self {
         Actor { user: Some(on_behalf_of), channel: Channel::Workflow(workflow), triggered_by }
+    }
+    /// A request made with an API key, as the key's own user.
+    pub fn api(key_user: UserId) -> Self {
+        Actor { user: Some(key_user), channel: Channel::Api, triggered_by: None }
     }
     pub fn system() -> Self {
         Actor { user: None, channel: Channel::System, triggered_by: None }

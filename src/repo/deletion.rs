@@ -365,18 +365,19 @@ impl Repo {
     pub async fn delete_or_queue(
         &self,
         account: AccountId,
-        user: UserId,
+        actor: Actor,
         sel: &Selection,
         reason: Option<&str>,
         confirmed: DeleteConfirmation,
         (count, threshold): (i64, i64),
     ) -> RepoResult<DeletionOutcome> {
         if count > threshold {
-            let batch = self.start_deletion(account, Actor::ui(user), sel, reason, confirmed).await?;
+            let user = actor.user.ok_or_else(|| RepoError::Forbidden("Only an admin may delete contacts.".into()))?;
+            let batch = self.start_deletion(account, actor, sel, reason, confirmed).await?;
             let job = self.queue_deletion_job(account, batch, user, count).await?;
             return Ok(DeletionOutcome::Queued { job, count });
         }
-        Ok(DeletionOutcome::Deleted(self.delete_contacts(account, Actor::ui(user), sel, reason, confirmed).await?))
+        Ok(DeletionOutcome::Deleted(self.delete_contacts(account, actor, sel, reason, confirmed).await?))
     }
 
     /// Deletes `sel` now, inside the caller's request: a batch run to the end.

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::domain::{Cursor, JobId, PageRequest};
-pub use accounts::{LoginUser, UserInfo};
+pub use accounts::{ApiCaller, ApiKey, LoginUser, UserInfo};
 pub use audit::{AuditAction, AuditEvent, AuditFilter};
 pub use bulk::{BulkJob, ClaimedJob, QueuedRestore};
 pub use contacts::{ContactDetail, ContactPage, ContactRow, DeletedSummary};

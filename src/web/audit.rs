@@ -92,6 +92,7 @@ pub async fn page(session: TypedSession, AdminUser(user): AdminUser, repo: web::
                     "ui" => "UI",
                     "cli" => "CLI",
                     "workflow" => "Workflow",
+                    "api" => "API",
                     _ => "System",
                 }
                 .into(),

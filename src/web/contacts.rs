@@ -7,7 +7,7 @@ use super::fragments::{alert_html, alert_in_place, contacts_changed, Htmx};
 use super::page::{plural, render, render_status, see_other, thousands, PageCtx};
 use super::session::{AdminUser, CurrentUser, Flash, TypedSession};
 use crate::domain::{
-    ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
+    Actor, ContactFilter, ContactId, CountConfirmation, DeleteConfirmation, ListOrder, NewContact, Selection, SortColumn, TagAuthority,
     DeleteReason, TagName, UserZone, When,
 };
 use crate::repo::{ContactDetail, ContactRow, Cursor, DeletedSummary, DeletionImpact, DeletionOutcome, DeletionReport, JobId, PageRequest, Repo, RepoError};
@@ -552,17 +552,17 @@ async fn count_confirmation(
 /// A delete form that passed its checks (R1, R5, R6): the typed DELETE, a readable
 /// reason, a selection of this account's contacts as of now that holds some, and for
 /// every contact of the account the typed count.
-struct CheckedDelete {
-    confirmed: DeleteConfirmation,
-    sel: Selection,
-    reason: Option<DeleteReason>,
-    count: i64,
+pub(crate) struct CheckedDelete {
+    pub(crate) confirmed: DeleteConfirmation,
+    pub(crate) sel: Selection,
+    pub(crate) reason: Option<DeleteReason>,
+    pub(crate) count: i64,
     /// Sent from a contact's page, which reloads: the list's alert is not there.
     from_contact_page: bool,
 }
 
 impl CheckedDelete {
-    async fn from_form(repo: &Repo, user: &crate::repo::UserInfo, f: &Fields) -> WebResult<Self> {
+    pub(crate) async fn from_form(repo: &Repo, user: &crate::repo::UserInfo, f: &Fields) -> WebResult<Self> {
         let confirmed = DeleteConfirmation::parse(f.get("confirm").unwrap_or(""))?;
         let sel = f.selection(None)?.not_after(repo.now());
         let reason = DeleteReason::parse(f.get("reason"))?;
@@ -591,7 +591,7 @@ pub async fn delete(
     let d = CheckedDelete::from_form(&repo, &user, &f).await?;
     let reason = d.reason.as_ref().map(DeleteReason::as_str);
     let in_place = htmx.request && !d.from_contact_page;
-    match repo.delete_or_queue(user.account_id, user.id, &d.sel, reason, d.confirmed, (d.count, bulk.threshold)).await? {
+    match repo.delete_or_queue(user.account_id, Actor::ui(user.id), &d.sel, reason, d.confirmed, (d.count, bulk.threshold)).await? {
         DeletionOutcome::Deleted(report) if report.deleted == 0 => Err(nothing_to_delete()),
         DeletionOutcome::Deleted(report) if in_place => alert_in_place(&session, deleted_flash(&report)),
         DeletionOutcome::Deleted(report) => {
@@ -633,7 +633,7 @@ async fn queued_alert(repo: &Repo, session: &TypedSession, user: &crate::repo::U
     }
 }
 
-fn nothing_to_delete() -> AppError {
+pub(crate) fn nothing_to_delete() -> AppError {
     AppError::NotFound("None of the selected contacts could be deleted: they are already deleted or do not belong to this account.".into())
 }
 
@@ -947,7 +947,7 @@ pub async fn new_form(session: TypedSession, CurrentUser(user): CurrentUser) -> 
     })
 }
 
-fn parse_new_contact(f: &Fields) -> Result<NewContact, AppError> {
+pub(crate) fn parse_new_contact(f: &Fields) -> Result<NewContact, AppError> {
     let mut c = NewContact::parse(
         f.get("first_name").unwrap_or(""),
         f.get("last_name").unwrap_or(""),

@@ -1,6 +1,8 @@
 //! The web layer: routes, templates' structs, session, CSRF and errors. Handlers parse
 //! their input into domain values and call the repository; they never see SQL.
 
+pub mod api;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
@@ -94,6 +96,9 @@ route_table! {
     get "/bulk-actions" => bulk::page, Admin;
     get "/bulk-actions/{id}/progress" => bulk::progress, Admin;
     post "/bulk-actions/{id}/cancel" => bulk::cancel, Admin;
+    get "/api-keys" => api_keys::page, Admin;
+    post "/api-keys" => api_keys::create, Admin;
+    post "/api-keys/{id}/revoke" => api_keys::revoke, Admin;
     get "/webhooks" => webhooks::page, Admin;
     post "/webhooks" => webhooks::create, Admin;
     get "/webhooks/{id}" => webhooks::show, Admin;
@@ -124,6 +129,7 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
     let data = web::Data::new(repo);
     let bulk = web::Data::new(settings.bulk);
     let webhooks = web::Data::new(settings.webhooks.clone());
+    let api_rate = web::Data::new(api::ApiRateLimit::new(settings.api_rate_per_minute));
     let throttle = web::Data::new(throttle::LoginThrottle::default());
     // one set of permits for the whole server, shared by its worker threads
     let password_checks = web::Data::new(crate::password::PasswordChecks::per_core());
@@ -148,12 +154,14 @@ pub fn server(listener: TcpListener, repo: Repo, key: Key, settings: &Settings) 
             .app_data(data.clone())
             .app_data(bulk.clone())
             .app_data(webhooks.clone())
+            .app_data(api_rate.clone())
             .app_data(throttle.clone())
             .app_data(password_checks.clone())
             .app_data(proxies.clone())
             .app_data(hsts.clone())
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound("Not found.".into()).into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| error::AppError::BadRequest(format!("Bad query: {e}")).into()))
+            .service(api::scope())
             .configure(routes)
             .default_service(web::to(health::not_found))
     })

@@ -38,6 +38,7 @@ impl PageCtx {
             nav.push(item("/bulk-actions", "Bulk actions", "bulk", Some("Administration")));
             nav.push(item("/audit", "Audit log", "audit", None));
             nav.push(item("/webhooks", "Webhooks", "webhooks", None));
+            nav.push(item("/api-keys", "API keys", "api-keys", None));
         }
         Ok(PageCtx {
             title: title.into(),

@@ -229,7 +229,7 @@ fn total_text(total: i64, filtered: bool) -> String {
 
 /// The contacts a restore or an erase form selects: repeated `ids`, or `select_all=true`
 /// with the page's filters, the `as_of` it was shown at and repeated `exclude`.
-fn restore_selection(f: &Fields, now: chrono::DateTime<chrono::Utc>) -> Result<RestoreSelection, AppError> {
+pub(crate) fn restore_selection(f: &Fields, now: chrono::DateTime<chrono::Utc>) -> Result<RestoreSelection, AppError> {
     if f.flag("select_all") {
         if f.all("ids").any(|v| !v.is_empty()) {
             return Err(AppError::BadRequest("Send either ids or select_all, not both.".into()));
