@@ -522,16 +522,22 @@ impl Repo {
     /// this worker's to run (cancelled, finished, or taken over after a stall).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_job_chunk(&self, job: JobId, worker: &str, lease_ms: i64, limit: i64) -> RepoResult<Option<RestoreStep>> {
-        let row: Option<(i64, Option<i64>, Option<i64>, Option<String>)> = on_db!(self, |pool, DB| {
-            sqlx::query_as("select account_id, batch_id, created_by_user_id, selection from bulk_jobs where id = $1 and kind = 'restore'")
-                .bind(job.0)
-                .fetch_optional(pool)
-                .await?
+        // a job queued with an API key is audited as coming through the API
+        let row: Option<(i64, Option<i64>, Option<i64>, Option<String>, bool)> = on_db!(self, |pool, DB| {
+            sqlx::query_as(
+                "select j.account_id, j.batch_id, j.created_by_user_id, j.selection,
+                        exists (select 1 from api_keys k where k.user_id = j.created_by_user_id) as by_key
+                 from bulk_jobs j where j.id = $1 and j.kind = 'restore'",
+            )
+            .bind(job.0)
+            .fetch_optional(pool)
+            .await?
         });
-        let Some((account, batch, user, selection)) = row else {
+        let Some((account, batch, user, selection, by_key)) = row else {
             return Err(RepoError::NotFound(format!("There is no restore job {job}.")));
         };
-        let actor = Actor { user: user.map(UserId), channel: Channel::Ui, triggered_by: None };
+        let channel = if by_key { Channel::Api } else { Channel::Ui };
+        let actor = Actor { user: user.map(UserId), channel, triggered_by: None };
         let from = ChunkFrom::Job { job, worker, lease_ms };
         let limit = limit.clamp(1, MAX_CHUNK);
         match (batch, selection.as_deref().map(serde_json::from_str::<RestoreSelection>)) {

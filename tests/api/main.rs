@@ -13,6 +13,7 @@ mod support;
 use support::app;
 
 mod admin_day;
+mod api_v1;
 mod auth;
 mod contacts;
 mod csv_round_trip;

@@ -4,7 +4,7 @@
 
 use crate::harness::{setup, TestApp, Ui, DESKTOP, PHONE, SEEDED};
 use contacts_admin::domain::{
-    Actor, ContactId, DeleteConfirmation, Role, Selection, TagName, WebhookEvents, WebhookUrl, WorkflowAction, WorkflowDraft, WorkflowStatus,
+    Actor, ApiKeyName, ApiKeySecret, ContactId, DeleteConfirmation, Role, Selection, TagName, WebhookEvents, WebhookUrl, WorkflowAction, WorkflowDraft, WorkflowStatus,
 };
 
 /// A webhook endpoint, a deletion of three contacts (Restore, the deleted contact's page,
@@ -14,6 +14,8 @@ async fn history(app: &TestApp) -> (ContactId, i64, i64) {
     let url = WebhookUrl::parse("https://hooks.example.com/contacts").unwrap();
     let events = WebhookEvents::parse(["contact.deleted", "deletion.finished"]).unwrap();
     let hook = app.repo.create_webhook_endpoint(app.acc.id, app.acc.admin, &url, &events, "s3cret").await.expect("a webhook endpoint");
+    let key = ApiKeySecret::generate("ab".repeat(32));
+    app.repo.create_api_key(app.acc.id, app.acc.admin, &ApiKeyName::parse("Nightly sync").unwrap(), Role::User, &key).await.expect("an API key");
     let ids = app.live_ids().await;
     let gone: Vec<ContactId> = ids[..3].iter().map(|i| ContactId(*i)).collect();
     let confirmed = DeleteConfirmation::parse("DELETE").unwrap();
@@ -114,11 +116,20 @@ async fn every_screen(test: &'static str, size: (u32, u32)) {
         ("workflow-new", "/workflows/new".into()),
         ("webhooks", "/webhooks".into()),
         ("webhook-deliveries", format!("/webhooks/{hook}")),
+        ("api-keys", "/api-keys".into()),
         ("not-found", "/contacts/999999999".into()),
     ] {
         ui.goto(&path).await;
         check(&ui, w, name).await;
     }
+
+    // a new API key is shown once, in full
+    ui.goto("/api-keys").await;
+    ui.type_into("#api-key-name", "Zapier").await;
+    ui.click("#api-key-role-admin").await;
+    ui.click("form[action='/api-keys'] button[type=submit]").await;
+    ui.wait_text("#api-key-secret", "ca_").await;
+    check(&ui, w, "api-key-created").await;
 
     // the contact page's own delete dialog names the contact
     ui.goto(&format!("/contacts/{first}")).await;

@@ -10,6 +10,7 @@
 mod support;
 
 mod access;
+mod api_keys;
 mod architecture;
 mod deletion;
 mod demo_seed;

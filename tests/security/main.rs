@@ -23,6 +23,7 @@ mod fuzz;
 mod headers;
 mod load;
 mod login_memory;
+mod api_routes;
 mod routes;
 mod session;
 mod signin;
@@ -83,6 +84,8 @@ pub async fn digest(raw: &Raw) -> Vec<(String, i64)> {
         ("disabled webhook endpoints", "webhook_endpoints", "disabled_at is not null"),
         ("webhook_deliveries", "webhook_deliveries", "1 = 1"),
         ("pending webhook deliveries", "webhook_deliveries", "state = 'pending'"),
+        ("api_keys", "api_keys", "1 = 1"),
+        ("revoked api_keys", "api_keys", "revoked_at is not null"),
     ];
     let sql = PARTS
         .iter()
@@ -126,6 +129,8 @@ pub struct Targets {
     /// A webhook endpoint, and its delivery of `batch`'s `contact.deleted` event.
     pub webhook: i64,
     pub delivery: i64,
+    /// A live API key of the account (admin role).
+    pub api_key: i64,
     /// Words that appear only in this account's data.
     pub secrets: Vec<String>,
 }
@@ -173,6 +178,9 @@ pub async fn make_targets(f: &Fixture, acc: &TestAccount) -> Targets {
         .delete_contacts(acc.id, Actor::ui(acc.admin), &Selection::ids(vec![deleted]).unwrap(), None, DeleteConfirmation::parse("DELETE").unwrap())
         .await
         .expect("delete the contact of the batch");
+    let key_name = format!("Zqkey{tag}{n}");
+    app::api_key(&f.repo, acc.id, acc.admin, &key_name, contacts_admin::domain::Role::Admin).await;
+    let api_key = f.raw.i64("select id from api_keys where name = $1", &[support::V::from(key_name.as_str())]).await;
     let wf_name = format!("Zqflow{tag}{n}");
     let draft = WorkflowDraft::parse(&wf_name, "Unsubscribed", vec![WorkflowAction::DeleteContact]).expect("a workflow draft");
     let workflow = f.repo.create_workflow(acc.id, &draft, contacts_admin::domain::Role::Admin).await.expect("create the workflow");
@@ -189,7 +197,8 @@ pub async fn make_targets(f: &Fixture, acc: &TestAccount) -> Targets {
         workflow: workflow.0,
         webhook,
         delivery: f.raw.i64("select id from webhook_deliveries where endpoint_id = $1", &[support::V::I(webhook)]).await,
-        secrets: vec![first, contact_email, file_secret, other_first, other_email, deleted_first, wf_name, format!("zq{tag}{n}hook")],
+        api_key,
+        secrets: vec![first, contact_email, file_secret, other_first, other_email, deleted_first, wf_name, format!("zq{tag}{n}hook"), key_name],
     }
 }
 

@@ -581,3 +581,112 @@ impl Client {
         r
     }
 }
+
+/// A new API key of `account`, made by its admin `by`, with `role`: the key to send.
+pub async fn api_key(repo: &Repo, account: contacts_admin::domain::AccountId, by: contacts_admin::domain::UserId, name: &str, role: contacts_admin::domain::Role) -> String {
+    use contacts_admin::domain::{ApiKeyName, ApiKeySecret};
+    let secret = ApiKeySecret::generate(contacts_admin::token::random_token());
+    repo.create_api_key(account, by, &ApiKeyName::parse(name).expect("a key name"), role, &secret).await.expect("create an API key");
+    secret.as_str().to_string()
+}
+
+/// A client of the JSON API: no cookies, the key (if any) in `Authorization`.
+pub struct ApiClient {
+    pub base: String,
+    pub key: Option<String>,
+    http: reqwest::Client,
+}
+
+/// A JSON API answer, read to the end.
+#[derive(Debug)]
+pub struct ApiResp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl ApiResp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, and for an error an RFC 9457 problem document with that status.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "{}", self.body);
+        if status >= 400 {
+            assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+            let p = self.json();
+            assert_eq!(p["status"], status, "{}", self.body);
+            assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.body);
+        }
+        self
+    }
+
+    /// Asserts that the problem's detail contains `text`.
+    #[track_caller]
+    pub fn assert_detail(&self, text: &str) -> &Self {
+        let detail = self.json()["detail"].as_str().unwrap_or_default().to_string();
+        assert!(detail.contains(text), "expected {text:?} in {detail:?}");
+        self
+    }
+}
+
+impl ApiClient {
+    pub fn new(base: &str, key: Option<&str>) -> Self {
+        ApiClient { base: base.to_string(), key: key.map(str::to_string), http: reqwest::Client::new() }
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&serde_json::Value>) -> ApiResp {
+        self.send_raw(method, path, body.map(|b| ("application/json", b.to_string()))).await
+    }
+
+    /// A request with a body of any type and content, as sent.
+    pub async fn send_raw(&self, method: reqwest::Method, path: &str, body: Option<(&str, String)>) -> ApiResp {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(k);
+        }
+        if let Some((content_type, b)) = body {
+            req = req.header(CONTENT_TYPE, content_type).body(b);
+        }
+        let res = req.send().await.expect("send an API request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        ApiResp { status, headers, body: res.text().await.unwrap_or_default() }
+    }
+
+    pub async fn get(&self, path: &str) -> ApiResp {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> ApiResp {
+        self.send(reqwest::Method::POST, path, Some(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> ApiResp {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+impl TestApp {
+    /// A client of the API with `key`.
+    pub fn api(&self, key: &str) -> ApiClient {
+        ApiClient::new(&self.base, Some(key))
+    }
+
+    /// Keys of account A: (admin key, user key), and B's admin key.
+    pub async fn api_keys(&self) -> (String, String, String) {
+        use contacts_admin::domain::Role;
+        let a = &self.f.acc;
+        (
+            api_key(&self.f.repo, a.id, a.admin, "Zapier", Role::Admin).await,
+            api_key(&self.f.repo, a.id, a.admin, "Reader", Role::User).await,
+            api_key(&self.f.repo, self.b.id, self.b.admin, "Bravo sync", Role::Admin).await,
+        )
+    }
+}

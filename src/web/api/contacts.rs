@@ -147,6 +147,7 @@ pub struct NewContactBody {
         (status = 201, description = "Added; `Location` names it", body = Contact),
         (status = 400, description = "The body is not JSON of this shape", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A tag starts workflows that delete contacts, and the key has the user role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A tag starts workflows that delete contacts: an admin key must send \"confirm\": \"DELETE\"", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field the page would refuse", body = Problem, content_type = "application/problem+json"),
     ),
