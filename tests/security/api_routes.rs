@@ -127,3 +127,81 @@ both_backends!(async fn every_api_route_refuses_no_key_the_user_role_and_other_a
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     summary(format!("api routes [{backend}]: {} routes covered, {attacks} attacks refused", API_ROUTES.len()));
 });
+
+/// A value of a random shape: what a confused or hostile client might put in any field.
+fn junk(rng: &mut impl rand::Rng, depth: u32) -> Value {
+    match rng.random_range(0..if depth > 2 { 9 } else { 11 }) {
+        0 => Value::Null,
+        1 => json!(rng.random::<bool>()),
+        2 => json!(rng.random::<i64>()),
+        3 => json!(rng.random_range(-3i64..5)),
+        4 => json!(rng.random::<f64>() * 1e300),
+        5 => json!(""),
+        6 => json!("x".repeat(rng.random_range(0..5000))),
+        7 => json!(["DELETE", "delete", "\u{0}", "☃", "1; drop table contacts", "'\"<script>"][rng.random_range(0..6)]),
+        8 => json!("2026-13-45T99:99:99Z"),
+        9 => Value::Array((0..rng.random_range(0..20)).map(|_| junk(rng, depth + 1)).collect()),
+        _ => {
+            let keys = ["ids", "filter", "q", "tag", "as_of", "exclude", "confirm", "reason", "expected_count", "batch", "first_name", "email", "tags", "x"];
+            Value::Object((0..rng.random_range(0..6)).map(|_| (keys[rng.random_range(0..keys.len())].to_string(), junk(rng, depth + 1))).collect())
+        }
+    }
+}
+
+both_backends!(async fn random_json_to_every_api_route_never_fails_the_server_nor_deletes_without_delete(db: TestDb) {
+    use rand::{Rng, SeedableRng};
+    let app = spawn_app(db).await;
+    let f = &app.f;
+    let a = f.acc.clone();
+    let t = make_targets(f, &a).await;
+    let admin_key = api_key(&f.repo, a.id, a.admin, "Fuzz", Role::Admin).await;
+    let api = ApiClient::new(&app.base, Some(&admin_key));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let live_before = f.raw.count("contacts", "deleted_at is null", &[]).await;
+    let all_before = f.raw.count("contacts", "1 = 1", &[]).await;
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut failures = Vec::new();
+    for i in 0..400 {
+        let route = API_ROUTES[i % API_ROUTES.len()];
+        let path = route.path.replace("{id}", &match rng.random_range(0..4) {
+            0 => t.contact.0.to_string(),
+            1 => "-1".into(),
+            2 => "%00".into(),
+            _ => rng.random::<u64>().to_string(),
+        });
+        let mut body = junk(&mut rng, 0);
+        // never the typed DELETE, so nothing may be deleted or erased
+        strip_delete(&mut body);
+        let method = match route.method {
+            "get" => reqwest::Method::GET,
+            "post" => reqwest::Method::POST,
+            _ => reqwest::Method::DELETE,
+        };
+        let r = if route.method == "get" {
+            let q = format!("?q={}&limit={}&after={}", rng.random::<u32>(), rng.random_range(-5i64..300), junk(&mut rng, 3));
+            api.send(method, &format!("{path}{q}"), None).await
+        } else {
+            api.send(method, &path, Some(&body)).await
+        };
+        *statuses.entry(r.status).or_default() += 1;
+        if r.status >= 500 {
+            failures.push(format!("{} {path} {body}: {} {}", route.method, r.status, r.body));
+        } else if r.status >= 400 && r.header("content-type") != Some("application/problem+json") {
+            failures.push(format!("{} {path}: {} without a problem document", route.method, r.status));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // (a random body may restore a deleted contact or add one: neither needs DELETE)
+    assert!(f.raw.count("contacts", "deleted_at is null", &[]).await >= live_before, "no contact was deleted");
+    assert!(f.raw.count("contacts", "1 = 1", &[]).await >= all_before, "no contact was erased");
+    summary(format!("api fuzz [{}]: 400 random requests, statuses {statuses:?}", crate::backend_name(&f.raw)));
+});
+
+fn strip_delete(v: &mut Value) {
+    match v {
+        Value::String(s) if s == "DELETE" => *s = "DELETE?".into(),
+        Value::Array(items) => items.iter_mut().for_each(strip_delete),
+        Value::Object(map) => map.values_mut().for_each(strip_delete),
+        _ => {}
+    }
+}

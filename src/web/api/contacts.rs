@@ -1,7 +1,7 @@
 //! `/api/v1/contacts`: list, read and add contacts (any key); delete them (admin keys,
 //! with `"confirm": "DELETE"`), through the same checks as the delete dialog.
 
-use super::{json, path_id, ApiAdmin, ApiError, ApiResult, ApiUser, Problem};
+use super::{json, path_id, ApiAdmin, ApiError, ApiResult, ApiUser, JsonBody, Problem};
 use crate::config::BulkSettings;
 use crate::domain::{Actor, ContactId, Cursor, DeleteConfirmation, DeleteReason, PageRequest, TagAuthority};
 use crate::repo::{ContactRow, DeletionOutcome, Repo, RepoError};
@@ -152,8 +152,8 @@ pub struct NewContactBody {
         (status = 422, description = "A field the page would refuse", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = [])))]
-pub async fn create(ApiUser(caller): ApiUser, repo: web::Data<Repo>, body: web::Json<NewContactBody>) -> ApiResult<HttpResponse> {
-    let b = body.into_inner();
+pub async fn create(ApiUser(caller): ApiUser, repo: web::Data<Repo>, body: JsonBody) -> ApiResult<HttpResponse> {
+    let b: NewContactBody = body.parse().await?;
     if b.tags.iter().any(|t| t.contains(',')) {
         return Err(ApiError::unprocessable("A tag cannot contain a comma."));
     }
@@ -289,8 +289,9 @@ pub async fn delete_many(
     ApiAdmin(caller): ApiAdmin,
     repo: web::Data<Repo>,
     bulk: web::Data<BulkSettings>,
-    body: web::Json<DeleteBody>,
+    body: JsonBody,
 ) -> ApiResult<HttpResponse> {
+    let body: DeleteBody = body.parse().await?;
     delete(&caller, &repo, &bulk, &body.fields()?).await
 }
 

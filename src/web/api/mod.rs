@@ -64,24 +64,10 @@ pub const MAX_JSON_BYTES: usize = super::form::MAX_BODY_BYTES;
 /// The `/api` scope: its routes, and extractor errors as problem documents.
 pub fn scope() -> actix_web::Scope {
     web::scope("/api")
-        .app_data(
-            web::JsonConfig::default()
-                .limit(MAX_JSON_BYTES)
-                .error_handler(|e, _| ApiError::new(json_error_status(&e), format!("The JSON body could not be read: {e}")).into()),
-        )
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::new(StatusCode::BAD_REQUEST, format!("Bad query: {e}")).into()))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("Not found.").into()))
         .configure(routes)
         .default_service(web::to(|| async { ApiError::not_found("There is no such API route.").error_response() }))
-}
-
-fn json_error_status(e: &actix_web::error::JsonPayloadError) -> StatusCode {
-    use actix_web::error::JsonPayloadError as E;
-    match e {
-        E::OverflowKnownLength { .. } | E::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        E::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    }
 }
 
 /// An error as `application/problem+json` (RFC 9457).
@@ -274,6 +260,58 @@ impl FromRequest for ApiAdmin {
             }
             Ok(ApiAdmin(caller))
         })
+    }
+}
+
+/// The JSON body of a request, read only once the caller's key has been checked (the
+/// handlers take it after [`ApiUser`] or [`ApiAdmin`]): a request without a valid key
+/// never makes the server hold its body. At most [`MAX_JSON_BYTES`].
+pub struct JsonBody(Payload);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_JSON_BYTES);
+        std::future::ready(if !is_json {
+            Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the body as JSON, with “Content-Type: application/json”."))
+        } else if too_large {
+            Err(body_too_large())
+        } else {
+            Ok(JsonBody(payload.take()))
+        })
+    }
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The body is larger than {} MiB.", MAX_JSON_BYTES / (1024 * 1024)))
+}
+
+impl JsonBody {
+    /// Reads the body and parses it as `T`.
+    pub async fn parse<T: serde::de::DeserializeOwned>(self) -> ApiResult<T> {
+        use futures_util::StreamExt;
+        let mut stream = self.0;
+        let mut bytes = web::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("The body could not be read: {e}")))?;
+            if bytes.len() + chunk.len() > MAX_JSON_BYTES {
+                return Err(body_too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("The JSON body could not be read: {e}")))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/contacts/deleted`, `…/restore`, `…/erase` and `/api/v1/jobs/{id}`: the
 //! Restore page and Bulk actions for admin keys (R8, R12, R13, R10).
 
-use super::{json, path_id, ApiAdmin, ApiError, ApiResult, Problem};
+use super::{json, path_id, ApiAdmin, ApiError, ApiResult, JsonBody, Problem};
 use crate::config::BulkSettings;
 use crate::domain::{Actor, BatchId, ContactId, DeleteConfirmation, DeletedFilter, DeletedSort, JobId, RestoreSelection, Selection};
 use crate::repo::deletion::DEFAULT_CHUNK;
@@ -166,7 +166,8 @@ fn ids(raw: &[i64]) -> ApiResult<Vec<ContactId>> {
         (status = 422, description = "Neither or both of ids and batch", body = Problem, content_type = PROBLEM),
     ),
     security(("api_key" = [])))]
-pub async fn restore(ApiAdmin(caller): ApiAdmin, repo: web::Data<Repo>, bulk: web::Data<BulkSettings>, body: web::Json<RestoreBody>) -> ApiResult<HttpResponse> {
+pub async fn restore(ApiAdmin(caller): ApiAdmin, repo: web::Data<Repo>, bulk: web::Data<BulkSettings>, body: JsonBody) -> ApiResult<HttpResponse> {
+    let body: RestoreBody = body.parse().await?;
     let user = &caller.user;
     let actor = Actor::api(user.id);
     let chunk = bulk.chunk.unwrap_or(DEFAULT_CHUNK);
@@ -228,7 +229,8 @@ pub struct EraseResult {
         (status = 422, description = "No DELETE, or no ids", body = Problem, content_type = PROBLEM),
     ),
     security(("api_key" = [])))]
-pub async fn erase(ApiAdmin(caller): ApiAdmin, repo: web::Data<Repo>, body: web::Json<EraseBody>) -> ApiResult<HttpResponse> {
+pub async fn erase(ApiAdmin(caller): ApiAdmin, repo: web::Data<Repo>, body: JsonBody) -> ApiResult<HttpResponse> {
+    let body: EraseBody = body.parse().await?;
     let confirmed = DeleteConfirmation::parse(body.confirm.as_deref().unwrap_or(""))?;
     let sel = RestoreSelection::ids(ids(&body.ids)?)?;
     let report = repo.erase_selection(caller.user.account_id, Actor::api(caller.user.id), &sel, confirmed).await?;
