@@ -30,6 +30,7 @@ pub fn settings(database_url: &str, clock: Arc<dyn Clock>) -> Settings {
         purge_interval_secs: 0,
         bulk: Default::default(),
         webhooks: Default::default(),
+        api_rate_per_minute: 600,
         clock,
     }
 }
