@@ -3,7 +3,8 @@
 //! secret, and records the outcome: delivered on a 2xx answer, else retried with
 //! exponential backoff until 24 hours after the event, then failed. A sender that dies
 //! mid-attempt leaves its lease to run out; the delivery is then sent again, with the
-//! same `Webhook-Id`, so receivers drop duplicates by that id.
+//! same `Webhook-Id`, so receivers drop duplicates by that id. Every few minutes it also
+//! deletes the events and finished deliveries past their 30 days.
 
 use crate::config::WebhookSettings;
 use crate::domain::WebhookUrl;
@@ -24,6 +25,10 @@ const PARALLEL: usize = 4;
 const MAX_DELAY_MS: i64 = 3_600_000;
 /// How long after its event a delivery is still tried.
 const GIVE_UP_AFTER_HOURS: i64 = 24;
+/// How often the sender deletes events and finished deliveries past their retention.
+const CLEANUP_EVERY: Duration = Duration::from_secs(300);
+/// Rows per statement of that clean-up.
+const CLEANUP_BATCH: i64 = 1_000;
 
 /// `v1=` and the hex HMAC-SHA256, keyed with the endpoint's secret, of
 /// `"{event id}.{timestamp}.{body}"`: what `Webhook-Signature` carries.
@@ -114,7 +119,19 @@ pub async fn send_burst(repo: &Repo, client: &reqwest::Client, settings: &Webhoo
     Ok(n)
 }
 
-/// Sends webhooks until the process ends.
+/// Deletes events and finished deliveries past their retention, logging what went.
+async fn clean_up(repo: &Repo) {
+    match repo.delete_old_webhooks(CLEANUP_BATCH).await {
+        Ok(c) if c.deliveries + c.events > 0 => {
+            tracing::info!(deliveries = c.deliveries, events = c.events, "deleted old webhook deliveries and events")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "deleting old webhook deliveries failed; will try again"),
+    }
+}
+
+/// Sends webhooks until the process ends; at start and every few minutes, deletes the
+/// events and finished deliveries past their retention.
 pub async fn run_forever(repo: Repo, settings: WebhookSettings) {
     let worker = crate::token::worker_id();
     let client = match client(&settings) {
@@ -125,7 +142,12 @@ pub async fn run_forever(repo: Repo, settings: WebhookSettings) {
         }
     };
     let poll = Duration::from_millis(settings.retry_base_ms.clamp(50, 1_000));
+    let mut next_cleanup = tokio::time::Instant::now();
     loop {
+        if tokio::time::Instant::now() >= next_cleanup {
+            clean_up(&repo).await;
+            next_cleanup = tokio::time::Instant::now() + CLEANUP_EVERY;
+        }
         match send_burst(&repo, &client, &settings, &worker).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}

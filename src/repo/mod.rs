@@ -45,7 +45,7 @@ pub use deleted::{DeletedContact, DeletedContactDetail, DeletedCursor, DeletedPa
 pub use deletion::{BatchInfo, ChunkOutcome, DeletionImpact, DeletionOutcome, DeletionReport};
 pub use restore::{EraseReport, PurgeReport, RestoreConflict, RestoreReport, RestoreStep};
 pub use sql::from_millis;
-pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookDelivery, WebhookEndpoint};
+pub use webhooks::{ClaimedDelivery, DeliveryOutcome, WebhookCleanup, WebhookDelivery, WebhookEndpoint};
 pub use workflows::{ClaimedRun, Workflow, WorkflowRun};
 
 use sql::{on_db, Db, Dialect};

@@ -77,6 +77,16 @@ pub enum DeliveryOutcome {
 /// Deliveries shown per endpoint on the Webhooks page.
 pub const DELIVERY_LOG: i64 = 50;
 
+/// How long events and their finished deliveries are kept, counted from the event.
+pub const WEBHOOK_RETENTION_DAYS: i64 = 30;
+
+/// What [`Repo::delete_old_webhooks`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookCleanup {
+    pub deliveries: u64,
+    pub events: u64,
+}
+
 fn not_found(id: i64) -> RepoError {
     RepoError::NotFound(format!("There is no webhook endpoint {id} in this account."))
 }
@@ -318,5 +328,63 @@ impl Repo {
             .rows_affected()
         });
         Ok(changed > 0)
+    }
+
+    /// Deletes what the webhook log no longer needs: deliveries `delivered` or `failed`
+    /// whose event is older than [`WEBHOOK_RETENTION_DAYS`], then those events once no
+    /// delivery of theirs is left (pending ones, held by a disabled endpoint, keep their
+    /// event). Walks the events oldest first, `batch` at a time: each step reads its ids
+    /// without a lock, then deletes at most `batch` rows per statement, each statement its
+    /// own short transaction, so a writer never waits long behind it. The walk ends at the
+    /// first step that reaches an event young enough to keep (ids follow time).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn delete_old_webhooks(&self, batch: i64) -> RepoResult<WebhookCleanup> {
+        let batch = batch.max(1);
+        let cutoff = millis(self.now()) - WEBHOOK_RETENTION_DAYS * 86_400_000;
+        let mut done = WebhookCleanup::default();
+        let mut after = 0i64;
+        loop {
+            let step: Vec<(i64, i64)> = on_db!(self, |pool, DB| {
+                sqlx::query_as("select id, created_at from webhook_events where id > $1 order by id limit $2")
+                    .bind(after)
+                    .bind(batch)
+                    .fetch_all(pool)
+                    .await?
+            });
+            let Some(&(last, _)) = step.last() else { break };
+            after = last;
+            let old: Vec<i64> = step.iter().filter(|(_, at)| *at < cutoff).map(|(id, _)| *id).collect();
+            if !old.is_empty() {
+                let finished: Vec<i64> = on_db!(self, |pool, DB| {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(
+                        "select id from webhook_deliveries where state in ('delivered', 'failed') and event_id in (",
+                    );
+                    super::sql::push_ints(&mut qb, old.iter().copied());
+                    qb.push(") order by id");
+                    qb.build_query_scalar().fetch_all(pool).await?
+                });
+                for ids in finished.chunks(batch as usize) {
+                    done.deliveries += on_db!(self, |pool, DB| {
+                        // the state again: a delivery resent meanwhile is pending and stays
+                        let mut qb = sqlx::QueryBuilder::<DB>::new(
+                            "delete from webhook_deliveries where state in ('delivered', 'failed') and id in (",
+                        );
+                        super::sql::push_ints(&mut qb, ids.iter().copied());
+                        qb.push(")");
+                        qb.build().execute(pool).await?.rows_affected()
+                    });
+                }
+                done.events += on_db!(self, |pool, DB| {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("delete from webhook_events where id in (");
+                    super::sql::push_ints(&mut qb, old.iter().copied());
+                    qb.push(") and not exists (select 1 from webhook_deliveries d where d.event_id = webhook_events.id)");
+                    qb.build().execute(pool).await?.rows_affected()
+                });
+            }
+            if step.len() < batch as usize || step.iter().any(|(_, at)| *at >= cutoff) {
+                break;
+            }
+        }
+        Ok(done)
     }
 }

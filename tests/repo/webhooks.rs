@@ -250,3 +250,105 @@ both_backends!(async fn a_claimed_delivery_is_leased_to_one_sender_and_resend_qu
     f.repo.set_webhook_endpoint_enabled(f.acc.id, f.acc.admin, hook, true).await.unwrap();
     assert_eq!(f.repo.claim_webhook_deliveries("five", 10, 60_000).await.unwrap().len(), 1);
 });
+
+async fn endpoint_at(f: &Fixture, url: &str, events: &[&str]) -> i64 {
+    let events = WebhookEvents::parse(events.iter().copied()).unwrap();
+    f.repo.create_webhook_endpoint(f.acc.id, f.acc.admin, &WebhookUrl::parse(url).unwrap(), &events, "s3cret").await.expect("register an endpoint")
+}
+
+/// The row id of the latest event.
+async fn last_event(raw: &Raw) -> i64 {
+    raw.i64("select max(id) from webhook_events", &[]).await
+}
+
+/// Sends every due delivery once: `outcome` says, by the endpoint's URL, what the
+/// attempt came to.
+async fn settle(f: &Fixture, outcome: impl Fn(&str) -> contacts_admin::repo::DeliveryOutcome) {
+    for d in f.repo.claim_webhook_deliveries("cleaner", 100, 60_000).await.unwrap() {
+        assert!(f.repo.finish_webhook_delivery(d.id, "cleaner", &outcome(&d.url)).await.unwrap());
+    }
+}
+
+both_backends!(async fn old_finished_deliveries_and_their_events_are_deleted_in_batches(db: TestDb) {
+    use contacts_admin::repo::{DeliveryOutcome, WebhookCleanup};
+    let f = Fixture::new(db).await;
+    endpoint_at(&f, "https://a.example.com/in", &["contact.deleted"]).await;
+    let b = endpoint_at(&f, "https://b.example.com/in", &["contact.deleted"]).await;
+    let restored_hook = endpoint_at(&f, "https://c.example.com/in", &["contact.restored"]).await;
+    let delivered = || DeliveryOutcome::Delivered { status: 204 };
+    let failed = || DeliveryOutcome::Refused { status: Some(500), error: "The receiver answered 500.".into(), retry_at: None };
+    let later = |f: &Fixture| DeliveryOutcome::Refused { status: None, error: "refused".into(), retry_at: Some(f.now() + Duration::days(365)) };
+
+    // 31 days before the clean-up: delivered to a, failed at b → both go, and the event
+    let c1 = f.contact("Old1", None, &[]).await;
+    delete_ids(&f, &[c1]).await;
+    let e1 = last_event(&f.raw).await;
+    settle(&f, |url| if url.contains("a.example") { delivered() } else { failed() }).await;
+    // delivered to a, still pending at b → a's goes; the event stays with b's
+    let c2 = f.contact("Old2", None, &[]).await;
+    delete_ids(&f, &[c2]).await;
+    let e2 = last_event(&f.raw).await;
+    settle(&f, |url| if url.contains("a.example") { delivered() } else { later(&f) }).await;
+    // both delivered
+    let c3 = f.contact("Old3", None, &[]).await;
+    delete_ids(&f, &[c3]).await;
+    let e3 = last_event(&f.raw).await;
+    settle(&f, |_| delivered()).await;
+    // restored: one pending delivery to c, then c removed with its log → an event with none
+    f.repo.restore_contacts(f.acc.id, Actor::ui(f.acc.admin), &[c3]).await.unwrap();
+    let e4 = last_event(&f.raw).await;
+    assert_eq!(f.raw.count("webhook_deliveries", "event_id = $1", args![e4]).await, 1);
+    f.repo.delete_webhook_endpoint(f.acc.id, f.acc.admin, restored_hook).await.unwrap();
+    // two more old, delivered ones, so that the clean-up takes several steps
+    let mut old_delivered = Vec::new();
+    for i in 0..2 {
+        let c = f.contact(&format!("Old{}", 5 + i), None, &[]).await;
+        delete_ids(&f, &[c]).await;
+        old_delivered.push(last_event(&f.raw).await);
+        settle(&f, |_| delivered()).await;
+    }
+
+    // 29 days before the clean-up: kept although finished
+    f.advance(Duration::days(2));
+    let c = f.contact("Young", None, &[]).await;
+    delete_ids(&f, &[c]).await;
+    let young = last_event(&f.raw).await;
+    settle(&f, |url| if url.contains("a.example") { delivered() } else { failed() }).await;
+
+    f.advance(Duration::days(29));
+    // today: kept
+    let c = f.contact("New", None, &[]).await;
+    delete_ids(&f, &[c]).await;
+    let new = last_event(&f.raw).await;
+    settle(&f, |_| delivered()).await;
+    let c = f.contact("NewPending", None, &[]).await;
+    delete_ids(&f, &[c]).await;
+    let new_pending = last_event(&f.raw).await;
+    assert_eq!(f.raw.count("webhook_deliveries", "event_id = $1 and state = 'pending'", args![new_pending]).await, 2);
+
+    let before = f.raw.count("webhook_deliveries", "1 = 1", &[]).await;
+    let gone = f.repo.delete_old_webhooks(2).await.unwrap();
+    // e1: 2, e2: 1 (a's), e3: 2, the two others: 4
+    assert_eq!(gone, WebhookCleanup { deliveries: 9, events: 5 }, "e1, e3, e4 and the two others");
+    assert_eq!(f.raw.count("webhook_deliveries", "1 = 1", &[]).await, before - 9);
+    let left = f.raw.ids("select id from webhook_events order by id", &[]).await;
+    assert_eq!(left, vec![e2, young, new, new_pending], "old events without deliveries went: {e1}, {e3}, {e4}, {old_delivered:?}");
+    let e2_left: Vec<(String, String)> = f
+        .raw
+        .all("select d.state, e.url from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where d.event_id = $1", args![e2])
+        .await;
+    assert_eq!(e2_left, vec![("pending".to_string(), "https://b.example.com/in".to_string())], "the pending delivery stays");
+    for (event, n) in [(young, 2), (new, 2), (new_pending, 2)] {
+        assert_eq!(f.raw.count("webhook_deliveries", "event_id = $1", args![event]).await, n, "event {event} keeps its deliveries");
+    }
+    assert_eq!(f.repo.delete_old_webhooks(1_000).await.unwrap(), WebhookCleanup::default(), "nothing more to delete");
+
+    // once its last delivery is finished, the old event goes too; two days on, the young one
+    f.advance(Duration::days(2));
+    let held = f.raw.i64("select id from webhook_deliveries where event_id = $1", args![e2]).await;
+    f.repo.resend_webhook_delivery(f.acc.id, f.acc.admin, b, held).await.unwrap();
+    settle(&f, |_| delivered()).await;
+    let gone = f.repo.delete_old_webhooks(1_000).await.unwrap();
+    assert_eq!(gone, WebhookCleanup { deliveries: 3, events: 2 });
+    assert_eq!(f.raw.ids("select id from webhook_events order by id", &[]).await, vec![new, new_pending]);
+});

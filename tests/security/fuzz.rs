@@ -185,6 +185,29 @@ fn input(keys: &[&str], extra: &[String]) -> BoxedStrategy<Vec<u8>> {
     .boxed()
 }
 
+/// [`input`], and in a quarter of the cases the endpoint's valid form with fuzzed pairs
+/// appended.
+fn input_around(keys: &[&str], extra: &[String], valid: &[(&str, &str)]) -> BoxedStrategy<Vec<u8>> {
+    let base = form(valid);
+    let appended = prop::collection::vec((key(keys), value(extra)), 0..4).prop_map(move |pairs| {
+        let mut s = form_urlencoded::Serializer::new(base.clone());
+        for (k, v) in pairs {
+            s.append_pair(&k, &v);
+        }
+        s.finish().into_bytes()
+    });
+    prop_oneof![3 => input(keys, extra), 1 => appended].boxed()
+}
+
+/// `pairs` url-encoded.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
 /// Bytes as they may stand in a URL's query: structure characters kept, the rest
 /// percent-encoded (a URL cannot hold raw bytes).
 fn query_escape(bytes: &[u8]) -> String {
@@ -261,8 +284,22 @@ async fn fuzz_target(db: crate::support::TestDb) -> FuzzTarget {
 enum Changes {
     /// Never.
     Nothing,
-    /// A 303 adds exactly one row to this table; anything else changes nothing.
+    /// A 303 adds exactly one row to this table; anything else is a 4xx and changes nothing.
     CreatesOneIn(&'static str),
+    /// The same, for an endpoint that answers a success with a page (200) instead of a
+    /// redirect: `POST /webhooks` shows the new endpoint's secret once.
+    CreatesOneShowing(&'static str),
+}
+
+impl Changes {
+    /// The table a success adds one row to, and the status of that success.
+    fn creates(self) -> Option<(&'static str, u16)> {
+        match self {
+            Changes::Nothing => None,
+            Changes::CreatesOneIn(table) => Some((table, 303)),
+            Changes::CreatesOneShowing(table) => Some((table, 200)),
+        }
+    }
 }
 
 struct Endpoint {
@@ -270,21 +307,57 @@ struct Endpoint {
     path: &'static str,
     keys: &'static [&'static str],
     changes: Changes,
+    /// Values for this endpoint's fields beside the hostile ones, and a form that
+    /// succeeds: the fuzz test sends it once unchanged (the expected success must
+    /// happen), and the fuzzer also appends its pairs to it, so that the success path
+    /// is fuzzed too, not only the refusals.
+    valid: Option<(&'static [&'static str], &'static [(&'static str, &'static str)])>,
 }
+
+/// Webhook URLs and event names: public (accepted), loopback, private, link-local,
+/// with a password, of another scheme, malformed; only IP addresses, so no name is
+/// looked up.
+const WEBHOOK_VALUES: &[&str] = &[
+    "https://93.184.215.14/hooks/contacts",
+    "http://93.184.215.14:8080/in?x=1",
+    "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/hook",
+    "http://127.0.0.1/hook",
+    "http://[::1]:9/",
+    "http://10.0.0.8/hook",
+    "http://169.254.169.254/latest/meta-data",
+    "http://0.0.0.0/",
+    "https://user:pass@93.184.215.14/hook",
+    "ftp://93.184.215.14/hook",
+    "javascript:alert(1)",
+    "https://",
+    "https://93.184.215.14:99999/",
+    "contact.deleted",
+    "deletion.finished",
+    "contact.restored",
+    "contact.purged",
+    "contact.created",
+];
 
 const SELECTION_KEYS: &[&str] = &["ids", "select_all", "q", "tag", "as_of", "exclude"];
 
 const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "post", path: "/contacts/delete", keys: &["ids", "select_all", "q", "tag", "as_of", "exclude", "confirm", "reason", "origin"], changes: Changes::Nothing },
-    Endpoint { method: "post", path: "/contacts/restore", keys: &["ids", "return_to"], changes: Changes::Nothing },
-    Endpoint { method: "post", path: "/contacts/tags", keys: &["ids", "select_all", "q", "tag", "as_of", "exclude", "tag_name"], changes: Changes::Nothing },
-    Endpoint { method: "post", path: "/contacts", keys: &["first_name", "last_name", "email", "phone", "company", "tags"], changes: Changes::CreatesOneIn("contacts") },
-    Endpoint { method: "post", path: "/workflows", keys: &["name", "trigger_tag", "action", "action_tag"], changes: Changes::CreatesOneIn("workflows") },
-    Endpoint { method: "get", path: "/contacts", keys: &["q", "tag", "size", "after", "before", "last", "sort"], changes: Changes::Nothing },
-    Endpoint { method: "get", path: "/contacts/export.csv", keys: SELECTION_KEYS, changes: Changes::Nothing },
-    Endpoint { method: "get", path: "/contacts/export.zip", keys: SELECTION_KEYS, changes: Changes::Nothing },
-    Endpoint { method: "get", path: "/contacts/restore", keys: &["q", "after", "key", "sort", "dir", "within", "by", "workflow", "batch"], changes: Changes::Nothing },
-    Endpoint { method: "get", path: "/audit", keys: &["action", "before"], changes: Changes::Nothing },
+    Endpoint { method: "post", path: "/contacts/delete", keys: &["ids", "select_all", "q", "tag", "as_of", "exclude", "confirm", "reason", "origin"], changes: Changes::Nothing, valid: None },
+    Endpoint { method: "post", path: "/contacts/restore", keys: &["ids", "return_to"], changes: Changes::Nothing, valid: None },
+    Endpoint { method: "post", path: "/contacts/tags", keys: &["ids", "select_all", "q", "tag", "as_of", "exclude", "tag_name"], changes: Changes::Nothing, valid: None },
+    Endpoint { method: "post", path: "/contacts", keys: &["first_name", "last_name", "email", "phone", "company", "tags"], changes: Changes::CreatesOneIn("contacts"), valid: None },
+    Endpoint { method: "post", path: "/workflows", keys: &["name", "trigger_tag", "action", "action_tag"], changes: Changes::CreatesOneIn("workflows"), valid: None },
+    Endpoint {
+        method: "post",
+        path: "/webhooks",
+        keys: &["url", "events"],
+        changes: Changes::CreatesOneShowing("webhook_endpoints"),
+        valid: Some((WEBHOOK_VALUES, &[("url", "https://93.184.215.14/hooks/contacts"), ("events", "contact.deleted")])),
+    },
+    Endpoint { method: "get", path: "/contacts", keys: &["q", "tag", "size", "after", "before", "last", "sort"], changes: Changes::Nothing, valid: None },
+    Endpoint { method: "get", path: "/contacts/export.csv", keys: SELECTION_KEYS, changes: Changes::Nothing, valid: None },
+    Endpoint { method: "get", path: "/contacts/export.zip", keys: SELECTION_KEYS, changes: Changes::Nothing, valid: None },
+    Endpoint { method: "get", path: "/contacts/restore", keys: &["q", "after", "key", "sort", "dir", "within", "by", "workflow", "batch"], changes: Changes::Nothing, valid: None },
+    Endpoint { method: "get", path: "/audit", keys: &["action", "before"], changes: Changes::Nothing, valid: None },
 ];
 
 fn count_of(d: &[(String, i64)], table: &str) -> i64 {
@@ -300,7 +373,21 @@ both_backends!(async fn fuzzed_forms_and_queries_never_fail_the_server_nor_chang
     let mut total = 0usize;
     for ep in ENDPOINTS {
         let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, usize>::new());
-        let strategy = input(ep.keys, &t.b_ids);
+        let strategy = match ep.valid {
+            None => input(ep.keys, &t.b_ids),
+            Some((values, valid)) => {
+                let extra: Vec<String> = t.b_ids.iter().cloned().chain(values.iter().map(|v| v.to_string())).collect();
+                input_around(ep.keys, &extra, valid)
+            }
+        };
+        if let (Some((_, valid)), Some((table, success))) = (ep.valid, ep.changes.creates()) {
+            // the expected success happens (else the fuzzing below would only ever see refusals)
+            let before = digest(&t.app.f.raw).await;
+            let res = t.admin.http.post(t.admin.url(ep.path)).header(CONTENT_TYPE, "application/x-www-form-urlencoded").header("X-CSRF-Token", &t.token).body(form(valid)).send().await.unwrap();
+            let r = read(res).await;
+            assert_eq!(r.status, success, "{} {} with {valid:?}: {}", ep.method, ep.path, r.text().chars().take(300).collect::<String>());
+            assert_eq!(count_of(&digest(&t.app.f.raw).await, table), count_of(&before, table) + 1, "{} created one row in {table}", ep.path);
+        }
         let result = tokio::task::block_in_place(|| {
             let mut runner = TestRunner::new(config(n));
             runner.run(&strategy, |bytes| {
@@ -328,9 +415,10 @@ both_backends!(async fn fuzzed_forms_and_queries_never_fail_the_server_nor_chang
                     let after = digest(&t.app.f.raw).await;
                     match ep.changes {
                         Changes::Nothing => prop_assert_eq!(&after, &before, "{} {} (status {}) changed the database", ep.method, ep.path, r.status),
-                        Changes::CreatesOneIn(table) => {
-                            if r.status == 303 {
-                                prop_assert_eq!(count_of(&after, table), count_of(&before, table) + 1, "a 303 from {} created one row", ep.path);
+                        Changes::CreatesOneIn(_) | Changes::CreatesOneShowing(_) => {
+                            let (table, success) = ep.changes.creates().expect("a creating endpoint");
+                            if r.status == success {
+                                prop_assert_eq!(count_of(&after, table), count_of(&before, table) + 1, "a {} from {} created one row", success, ep.path);
                             } else {
                                 prop_assert!((400..500).contains(&r.status), "{} answered {}", ep.path, r.status);
                                 prop_assert_eq!(&after, &before, "{} (status {}) changed the database", ep.path, r.status);

@@ -74,6 +74,12 @@ impl Serve {
         self
     }
 
+    /// A command-line argument of `serve` (`--webhook-allow-host`, `127.0.0.1`, …).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Serve {
+        self.command.arg(arg);
+        self
+    }
+
     /// What messages call the server.
     pub fn name(mut self, name: &str) -> Serve {
         self.name = name.to_string();
