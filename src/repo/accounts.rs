@@ -438,8 +438,8 @@ impl Repo {
         let Some(row) = row else { return Ok(None) };
         if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_EVERY_MS) {
             // a note, not part of the request: a busy database does not fail the call
-            let noted: Result<_, sqlx::Error> = on_db!(self, |pool, DB| {
-                sqlx::query("update api_keys set last_used_at = $1 where id = $2").bind(now).bind(row.key_id).execute(pool).await
+            let noted: Result<(), sqlx::Error> = on_db!(self, |pool, DB| {
+                sqlx::query("update api_keys set last_used_at = $1 where id = $2").bind(now).bind(row.key_id).execute(pool).await.map(|_| ())
             });
             if let Err(e) = noted {
                 tracing::debug!(error = %e, "the key's last use was not noted");
