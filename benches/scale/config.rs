@@ -20,6 +20,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Only the contacts pages (a quick look after a change to the list).
     pub pages_only: bool,
+    /// Only the delete-all phases: set-based SQL, the job alone, the R2 floor.
+    pub delete_only: bool,
+    /// The R2 floor on SQLite (see `floor.rs`).
+    pub floor: bool,
     pub dir: PathBuf,
 }
 
@@ -60,6 +64,8 @@ impl Config {
             phase_timeout: Duration::from_secs(env_or("BENCH_PHASE_TIMEOUT_SECS", 1200u64)),
             request_timeout: Duration::from_secs(env_or("BENCH_REQUEST_TIMEOUT_SECS", 300u64)),
             pages_only: env_or("BENCH_PAGES_ONLY", 0u8) == 1,
+            delete_only: env_or("BENCH_DELETE_ONLY", 0u8) == 1,
+            floor: env_or("BENCH_FLOOR", 1u8) == 1,
             dir: target.join("bench"),
         }
     }

@@ -18,7 +18,10 @@
 //! - copy B: the same delete-all as hand-written set-based SQL in one transaction;
 //! - copy D, served: the same delete-all through the product's job with nobody reading,
 //!   the rate to compare with copy B's;
-//! - copy C, served: delete 10,000 contacts by id, then restore them by batch.
+//! - copy C, served: delete 10,000 contacts by id, then restore them by batch;
+//! - copy F, SQLite only: R2's statements set-based in one transaction on the data
+//!   without the product's triggers and extra indexes, the floor the job's time is
+//!   divided by.
 //!
 //! Nothing here asserts a time: the bench prints a table. The numbers are wall-clock
 //! times on whatever machine runs it, noise included.
@@ -32,7 +35,8 @@
 //! `BENCH_PHASE_TIMEOUT_SECS` (1200, after which a phase is reported as partial),
 //! `BENCH_REQUEST_TIMEOUT_SECS` (300, a page request that takes longer counts as an error),
 //! `BENCH_PAGES_ONLY` (1: only the contacts pages, sorted ones included, for a quick
-//! look after a change).
+//! look after a change), `BENCH_DELETE_ONLY` (1: only copies B, D and F, the delete-all
+//! figures), `BENCH_FLOOR` (0: no copy F).
 //! `BULK_THRESHOLD` and `BULK_CHUNK` pass through to the server.
 
 #[path = "../../tests/support/mod.rs"]
@@ -47,6 +51,7 @@ macro_rules! log {
 
 mod config;
 mod export;
+mod floor;
 mod http;
 mod job;
 mod master;
@@ -153,7 +158,7 @@ async fn run_backend(cfg: &Config, backend: Backend) -> String {
     master::ensure_master(cfg, &store, &mut rep).await;
     let version = master::describe_master(&store, &mut rep).await;
     let mut mem = Vec::new();
-    let product = guarded(product_phases(cfg, &store, &mut rep, &mut mem)).await;
+    let product = if cfg.delete_only { Ok(None) } else { guarded(product_phases(cfg, &store, &mut rep, &mut mem)).await };
     if cfg.pages_only {
         store.drop_copy(&store.copy_ref("a")).await;
         return format!("== {name} ({version}), contacts pages only ==\n{}", rep.out);
@@ -163,6 +168,10 @@ async fn run_backend(cfg: &Config, backend: Backend) -> String {
     let sql = or_failed(&mut rep, "SQL PHASE FAILED", sql);
     let alone = guarded(job::job_alone_phase(cfg, &store, &mut rep, &mut mem)).await;
     let alone = or_failed(&mut rep, "JOB-ALONE PHASE FAILED", alone);
+    let floor = guarded(floor::floor_phase(cfg, &store, &mut rep)).await;
+    if let (Some((f, _)), Some((a, _))) = (or_failed(&mut rep, "R2 FLOOR PHASE FAILED", floor), alone) {
+        rep.row("ratio product job alone / R2 floor (time)", format!("{:.1}× ({a:.1}s vs {f:.2}s)", a / f));
+    }
     if let Some((s, n)) = sql {
         let sql_rate = n as f64 / s;
         if let Some((a, deleted)) = alone {
@@ -183,10 +192,12 @@ async fn run_backend(cfg: &Config, backend: Backend) -> String {
         }
     }
     rep.line("");
-    if let Err(e) = guarded(restore::restore_phase(cfg, &store, &mut rep, &mut mem)).await {
-        rep.row("RESTORE PHASE FAILED", e);
+    if !cfg.delete_only {
+        if let Err(e) = guarded(restore::restore_phase(cfg, &store, &mut rep, &mut mem)).await {
+            rep.row("RESTORE PHASE FAILED", e);
+        }
     }
-    for which in ["a", "b", "c", "d"] {
+    for which in ["a", "b", "c", "d", "f"] {
         store.drop_copy(&store.copy_ref(which)).await;
     }
     rep.line("");
@@ -219,6 +230,8 @@ async fn main() {
         "BENCH_PHASE_TIMEOUT_SECS",
         "BENCH_REQUEST_TIMEOUT_SECS",
         "BENCH_PAGES_ONLY",
+        "BENCH_DELETE_ONLY",
+        "BENCH_FLOOR",
         "BULK_THRESHOLD",
         "BULK_CHUNK",
     ]

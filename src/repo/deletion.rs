@@ -192,6 +192,34 @@ pub const RELEASE_OWNED_GROUPS: &str =
 pub const STOP_ACTIVE_ENROLLMENTS: &str = "update enrollments set status = 'stopped', stop_reason = 'contact_deleted', stopped_at = {now}
      where account_id = $1 and status = 'active' and contact_id in ({ids})";
 
+/// The `account_counts` kind of a table in [`REMOVED_WITH_CONTACT`].
+fn counted_as(table: &'static str) -> &'static str {
+    match table {
+        "list_members" => "list_memberships",
+        other => other,
+    }
+}
+
+/// Pauses, for the rest of the chunk's transaction, the per-row counter triggers that
+/// its R2 statements fire (where the chunk settles the counters itself,
+/// [`Dialect::CHUNK_SETTLES_COUNTS`]); [`RESUME_COUNTS`] lifts the pause before commit.
+const PAUSE_COUNTS: &str = "insert into count_pause (one) values (1)";
+const RESUME_COUNTS: &str = "delete from count_pause";
+
+/// A counter of the account `$2` less `$1`: `(n, account, kind)`.
+const SUBTRACT_COUNT: &str = "update account_counts set n = n - $1 where account_id = $2 and kind = $3";
+
+/// The open opportunities of the chunk's contacts, which R2 removes: counted before, as
+/// the removal only says how many opportunities it removed.
+const OPEN_OPPORTUNITIES: &str =
+    "select count(*) from opportunities where account_id = $1 and status = 'open' and contact_id in ({ids})";
+
+/// Messages that are left in the conversations of the chunk's contacts once their own
+/// messages are removed (written by another contact): removing the conversations
+/// removes them too, through the foreign key, which no statement reports.
+const MESSAGES_OF_REMOVED_CONVERSATIONS: &str = "select count(*) from messages where conversation_id in
+       (select id from conversations where account_id = $1 and contact_id in ({ids}))";
+
 /// The running batch a chunk continues, locked for the chunk's transaction.
 const RUNNING_BATCH: &str = "select selection, cursor_id, state, actor_user_id, workflow_id, deleted_count
      from deletion_batches where id = $1 and account_id = $2";
@@ -252,11 +280,18 @@ impl Chunk {
 
     /// R2 for exactly the contacts this chunk marked: their associated rows removed,
     /// the groups they owned kept without an owner, their active enrollments stopped.
-    fn remove_associated<DB: Dialect>(&self, now: i64) -> Vec<QueryBuilder<'static, DB>> {
-        let removals = REMOVED_WITH_CONTACT.iter().map(|table| format!("delete from {table} where account_id = $1 and contact_id in ({{ids}})"));
+    /// Each statement comes with the table it writes and the `account_counts` kind that
+    /// goes down by one per row it changes.
+    fn remove_associated<DB: Dialect>(&self, now: i64) -> Vec<(&'static str, &'static str, QueryBuilder<'static, DB>)> {
+        let removals = REMOVED_WITH_CONTACT
+            .iter()
+            .map(|&table| (table, counted_as(table), format!("delete from {table} where account_id = $1 and contact_id in ({{ids}})")));
         removals
-            .chain([RELEASE_OWNED_GROUPS.to_string(), STOP_ACTIVE_ENROLLMENTS.to_string()])
-            .map(|template| self.fill(&template, now))
+            .chain([
+                ("community_groups", "group_ownerships", RELEASE_OWNED_GROUPS.to_string()),
+                ("enrollments", "active_enrollments", STOP_ACTIVE_ENROLLMENTS.to_string()),
+            ])
+            .map(|(table, kind, template)| (table, kind, self.fill(&template, now)))
             .collect()
     }
 
@@ -487,13 +522,43 @@ impl Repo {
             let mut ids: Vec<i64> = chunk.mark_deleted::<DB>(&sel, &b, now).build_query_scalar().fetch_all(&mut *tx).await?;
             let deleted = ids.len() as u64;
             ids.sort_unstable();
-            let mut statements = chunk.remove_associated::<DB>(now);
+            // R2. Where counters are kept per row (SQLite), the triggers of these
+            // statements are paused and each kind goes down once, by what the
+            // statements removed: one update per kind rather than one per row.
+            let settle = DB::CHUNK_SETTLES_COUNTS;
+            let mut removed: Vec<(&str, i64)> = Vec::new();
+            if settle {
+                sqlx::query(PAUSE_COUNTS).execute(&mut *tx).await?;
+                let open: i64 = chunk.fill::<DB>(OPEN_OPPORTUNITIES, now).build_query_scalar().fetch_one(&mut *tx).await?;
+                removed.push(("open_opportunities", open));
+            }
+            for (table, kind, mut statement) in chunk.remove_associated::<DB>(now) {
+                if settle && table == "conversations" {
+                    let cascaded: i64 =
+                        chunk.fill::<DB>(MESSAGES_OF_REMOVED_CONVERSATIONS, now).build_query_scalar().fetch_one(&mut *tx).await?;
+                    removed.push(("messages", cascaded));
+                }
+                let n = statement.build().execute(&mut *tx).await?.rows_affected();
+                removed.push((kind, n as i64));
+            }
+            if settle {
+                let mut by_kind: Vec<(&str, i64)> = Vec::new();
+                for (kind, n) in removed {
+                    match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+                        Some((_, total)) => *total += n,
+                        None => by_kind.push((kind, n)),
+                    }
+                }
+                for (kind, n) in by_kind.into_iter().filter(|(_, n)| *n != 0) {
+                    sqlx::query(SUBTRACT_COUNT).bind(n).bind(account.0).bind(kind).execute(&mut *tx).await?;
+                }
+                sqlx::query(RESUME_COUNTS).execute(&mut *tx).await?;
+            }
             if !ids.is_empty() {
                 // the chunk's webhook event: exactly the contacts it marked (one per chunk, not per contact)
-                statements.extend(Event::contacts(WebhookEvent::ContactDeleted, account, Some(batch), &ids).statements::<DB>(now));
-            }
-            for mut statement in statements {
-                statement.build().execute(&mut *tx).await?;
+                for mut statement in Event::contacts(WebhookEvent::ContactDeleted, account, Some(batch), &ids).statements::<DB>(now) {
+                    statement.build().execute(&mut *tx).await?;
+                }
             }
             sqlx::query(ADVANCE_BATCH).bind(upper).bind(deleted as i64).bind(batch.0).execute(&mut *tx).await?;
             tx.commit().await?;

@@ -7,7 +7,7 @@ use crate::support::{add_associated, create_account, create_contact, Fixture, Ra
 use crate::{args, both_backends, confirm, delete_ids, sel};
 use chrono::Duration;
 use contacts_admin::domain::{AccountId, Actor, ContactFilter, ContactId, NewContact, Selection, TagName};
-use contacts_admin::repo::{Cursor, PageRequest, Repo};
+use contacts_admin::repo::{Backend, Cursor, PageRequest, Repo};
 
 /// Every counter of `account`, recomputed from the rows themselves.
 async fn expected_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
@@ -163,6 +163,117 @@ both_backends!(async fn counters_stay_exact_through_create_tag_delete_restore_er
     check("writes of other components").await;
     f.raw.exec("delete from notes where id = $1", args![extra]).await;
     check("their deletes").await;
+});
+
+/// The stored counters of `account`, every kind.
+async fn stored_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
+    let mut stored: Vec<(String, i64)> = raw.all("select kind, n from account_counts where account_id = $1", args![account]).await;
+    stored.sort();
+    stored
+}
+
+/// Makes every delete from `files` fail, as a full disk would mid-chunk.
+async fn fail_file_deletes(raw: &Raw) {
+    match raw.backend() {
+        Backend::Sqlite => {
+            raw.exec("create trigger files_fail before delete on files begin select raise(abort, 'the disk is full'); end", args![]).await;
+        }
+        Backend::Postgres => {
+            raw.exec(
+                "create function files_fail() returns trigger language plpgsql as $f$ begin raise exception 'the disk is full'; end $f$",
+                args![],
+            )
+            .await;
+            raw.exec("create trigger files_fail before delete on files for each row execute function files_fail()", args![]).await;
+        }
+    }
+}
+
+async fn heal_file_deletes(raw: &Raw) {
+    match raw.backend() {
+        Backend::Sqlite => raw.exec("drop trigger files_fail", args![]).await,
+        Backend::Postgres => raw.exec("drop trigger files_fail on files", args![]).await,
+    };
+}
+
+both_backends!(async fn counters_stay_exact_through_a_chunked_deletion_a_failed_chunk_and_a_cancel(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let other = create_account(&f.repo, "Globex").await;
+    let check = |when: &'static str| {
+        let (repo, raw, acc, other) = (f.repo.clone(), f.raw.clone(), f.acc.clone(), other.clone());
+        async move {
+            assert_exact(&repo, &raw, &acc, when).await;
+            assert_exact(&repo, &raw, &other, when).await;
+            if raw.backend() == Backend::Sqlite {
+                assert_eq!(raw.count("count_pause", "true", args![]).await, 0, "counters paused after {when}");
+            }
+        }
+    };
+
+    // every kind of associated row, twice for some contacts; a closed opportunity and a
+    // message another contact wrote in a conversation of a deleted one
+    let mut full = Vec::new();
+    for i in 0..7 {
+        let tags: &[&str] = if i % 2 == 0 { &["VIP", "Lead"] } else { &["Lead"] };
+        let a = f.full_contact(&format!("Full{i}"), Some(&format!("full{i}@example.test")), tags).await;
+        if i % 3 == 0 {
+            add_associated(&f.raw, &f.acc, a.contact, f.now()).await;
+        }
+        full.push(a);
+    }
+    f.raw.exec("update opportunities set status = 'won' where id = $1", args![full[1].opportunity]).await;
+    f.raw
+        .exec(
+            "insert into messages (account_id, conversation_id, contact_id, direction, body, created_at)
+             values ($1, $2, $3, 'outbound', 'Forwarded', 0)",
+            args![f.acc.id, full[0].conversation, full[6].contact],
+        )
+        .await;
+    let foreign = create_contact(&f.repo, other.id, "Far", None, &["VIP"]).await;
+    add_associated(&f.raw, &other, foreign, f.now()).await;
+    check("creating contacts").await;
+
+    let everything = |f: &Fixture| Selection::all_matching(ContactFilter::default(), f.now(), vec![full[6].contact]).unwrap();
+    let batch = f.repo.start_deletion(f.acc.id, Actor::ui(f.acc.admin), &everything(&f), None, confirm()).await.unwrap();
+    let step = f.repo.delete_next_chunk(f.acc.id, batch, 2).await.unwrap();
+    assert_eq!(step.deleted, 2);
+    check("one chunk").await;
+
+    // a chunk that fails half-way leaves nothing of itself: not its removals, not its
+    // counts, not the pause
+    let before = stored_counts(&f.raw, f.acc.id).await;
+    fail_file_deletes(&f.raw).await;
+    assert!(f.repo.delete_next_chunk(f.acc.id, batch, 2).await.is_err(), "the chunk fails on its files");
+    heal_file_deletes(&f.raw).await;
+    assert_eq!(stored_counts(&f.raw, f.acc.id).await, before, "counters after a failed chunk");
+    check("a failed chunk").await;
+
+    while !f.repo.delete_next_chunk(f.acc.id, batch, 2).await.unwrap().done {}
+    assert_eq!(f.raw.count("contacts", "account_id = $1 and deleted_at is null", args![f.acc.id]).await, 1, "the excluded contact");
+    check("a chunked deletion of every contact but one").await;
+
+    // a cancelled deletion keeps what its chunks did, counted
+    f.repo.restore_batch(f.acc.id, Actor::ui(f.acc.admin), batch).await.unwrap();
+    check("restoring the batch").await;
+    let second = f.repo.start_deletion(f.acc.id, Actor::ui(f.acc.admin), &everything(&f), None, confirm()).await.unwrap();
+    f.repo.delete_next_chunk(f.acc.id, second, 3).await.unwrap();
+    assert!(f.repo.cancel_deletion(f.acc.id, second).await.unwrap());
+    check("a cancelled deletion").await;
+
+    // right after, writes of other components move the counters again
+    let live = full[6].contact;
+    f.raw
+        .exec(
+            "insert into notes (account_id, contact_id, user_id, body, created_at) values ($1, $2, null, 'From the inbox', 0)",
+            args![f.acc.id, live],
+        )
+        .await;
+    for table in ["messages", "conversations", "tasks", "opportunities", "files", "list_members"] {
+        f.raw.exec(&format!("delete from {table} where contact_id = $1"), args![live]).await;
+    }
+    f.raw.exec("update community_groups set owner_contact_id = null where owner_contact_id = $1", args![live]).await;
+    f.raw.exec("update enrollments set status = 'stopped' where contact_id = $1", args![live]).await;
+    check("writes of other components after the deletions").await;
 });
 
 /// A contact of `acc` with the given fields and tags.

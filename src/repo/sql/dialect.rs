@@ -66,6 +66,11 @@ pub(crate) trait Dialect: sqlx::Database {
     const AFTER_BULK_LOAD: &'static str;
     /// One writer at a time for the whole database (SQLite), rather than row locks.
     const ONE_WRITER: bool;
+    /// Whether a deletion chunk settles the counters of what R2 removes itself, once per
+    /// kind: SQLite counts with per-row triggers, which the chunk pauses for its own R2
+    /// statements (`count_pause`, seen by no other writer). PostgreSQL's triggers count
+    /// once per statement already.
+    const CHUNK_SETTLES_COUNTS: bool;
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
@@ -117,6 +122,7 @@ impl Dialect for Sqlite {
     const REFRESH_CONTACT_STATISTICS: Option<&'static str> = None;
     const AFTER_BULK_LOAD: &'static str = "pragma optimize";
     const ONE_WRITER: bool = true;
+    const CHUNK_SETTLES_COUNTS: bool = true;
 
     fn begin_write(pool: &SqlitePool) -> impl Future<Output = Result<Transaction<'static, Sqlite>, sqlx::Error>> + Send {
         pool.begin_with("BEGIN IMMEDIATE")
@@ -153,6 +159,7 @@ impl Dialect for Postgres {
     const REFRESH_CONTACT_STATISTICS: Option<&'static str> = Some("analyze contacts");
     const AFTER_BULK_LOAD: &'static str = "analyze";
     const ONE_WRITER: bool = false;
+    const CHUNK_SETTLES_COUNTS: bool = false;
 
     fn begin_write(pool: &PgPool) -> impl Future<Output = Result<Transaction<'static, Postgres>, sqlx::Error>> + Send {
         pool.begin()
