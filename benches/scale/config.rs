@@ -20,9 +20,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Only the contacts pages (a quick look after a change to the list).
     pub pages_only: bool,
-    /// Only the delete-all phases: set-based SQL, the job alone, the R2 floor.
+    /// Only the delete-all phases: set-based SQL, the job alone, the floor.
     pub delete_only: bool,
-    /// The R2 floor on SQLite (see `floor.rs`).
+    /// The delete-all floor (see `floor.rs`).
     pub floor: bool,
     pub dir: PathBuf,
 }

@@ -9,6 +9,23 @@ use contacts_admin::repo::Backend;
 use contacts_admin::web::page::thousands;
 use std::time::Instant;
 
+/// Marks every live contact of the account `$4` deleted at `$1` by the admin `$2`, as
+/// the batch `$3`.
+pub const MARK_ALL: &str = "update contacts set deleted_at = $1, updated_at = $1, deleted_by_user_id = $2, deletion_batch_id = $3
+     where account_id = $4 and deleted_at is null and created_at <= $1";
+
+/// R2 for the contacts of the batch `$2` in the account `$1`, statement by statement as
+/// the repository runs it for a chunk, each with the table it writes.
+pub fn r2_statements(now: i64) -> Vec<(&'static str, String)> {
+    let of_batch = "select id from contacts where deletion_batch_id = $2";
+    let removed = REMOVED_WITH_CONTACT.map(|t| (t, format!("delete from {t} where account_id = $1 and contact_id in ({of_batch})")));
+    let kept = [
+        ("community_groups", RELEASE_OWNED_GROUPS.replace("{ids}", of_batch)),
+        ("enrollments", STOP_ACTIVE_ENROLLMENTS.replace("{ids}", of_batch).replace("{now}", &now.to_string())),
+    ];
+    removed.into_iter().chain(kept).collect()
+}
+
 /// Copy B: the same delete-all as set-based SQL in one transaction (R2 in full).
 pub async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
     let db = store.copy("b").await;
@@ -33,10 +50,7 @@ pub async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
         .await
         .expect("batch");
         let t = Instant::now();
-        let deleted = sqlx::query(
-            "update contacts set deleted_at = $1, updated_at = $1, deleted_by_user_id = $2, deletion_batch_id = $3
-             where account_id = $4 and deleted_at is null and created_at <= $1",
-        )
+        let deleted = sqlx::query(MARK_ALL)
         .bind(now)
         .bind(admin)
         .bind(batch)
@@ -48,13 +62,7 @@ pub async fn sql_phase(store: &Store, rep: &mut Report) -> Option<(f64, i64)> {
         steps.push(("contacts".into(), t.elapsed().as_secs_f64(), deleted));
         // R2 for the batch's contacts, statement by statement, as the repository runs it
         // for a chunk
-        let of_batch = "select id from contacts where deletion_batch_id = $2";
-        let removed = REMOVED_WITH_CONTACT.map(|t| (t, format!("delete from {t} where account_id = $1 and contact_id in ({of_batch})")));
-        let kept = [
-            ("community_groups", RELEASE_OWNED_GROUPS.replace("{ids}", of_batch)),
-            ("enrollments", STOP_ACTIVE_ENROLLMENTS.replace("{ids}", of_batch).replace("{now}", &now.to_string())),
-        ];
-        for (table, sql) in removed.into_iter().chain(kept) {
+        for (table, sql) in r2_statements(now) {
             let t = Instant::now();
             let n = sqlx::query(&sql)
                 .bind(acc)

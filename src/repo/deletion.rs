@@ -200,14 +200,26 @@ fn counted_as(table: &'static str) -> &'static str {
     }
 }
 
-/// Pauses, for the rest of the chunk's transaction, the per-row counter triggers that
-/// its R2 statements fire (where the chunk settles the counters itself,
-/// [`Dialect::CHUNK_SETTLES_COUNTS`]); [`RESUME_COUNTS`] lifts the pause before commit.
+/// Pauses, for the rest of the chunk's transaction, the per-row triggers that its
+/// statements fire: the counters, and the tags following their contact (where the
+/// chunk does that work itself, [`Dialect::CHUNK_SETTLES_COUNTS`]); [`RESUME_COUNTS`]
+/// lifts the pause before commit.
 const PAUSE_COUNTS: &str = "insert into count_pause (one) values (1)";
 const RESUME_COUNTS: &str = "delete from count_pause";
 
 /// A counter of the account `$2` less `$1`: `(n, account, kind)`.
 const SUBTRACT_COUNT: &str = "update account_counts set n = n - $1 where account_id = $2 and kind = $3";
+
+/// The tag counters of the account `$1` less the live tags of the chunk's contacts,
+/// before [`UNFLAG_TAGS`] flags them.
+const SUBTRACT_LIVE_TAGS: &str = "update account_counts set n = n - t.k
+       from (select 'tag:' || tag as kind, count(*) as k from contact_tags
+              where live and contact_id in ({ids}) group by tag) t
+      where account_counts.account_id = $1 and account_counts.kind = t.kind";
+
+/// The tags of the chunk's contacts, flagged as a deleted contact's (the flag the
+/// trigger `contact_tags_follow_contact` sets for any other write).
+const UNFLAG_TAGS: &str = "update contact_tags set live = false where live and contact_id in ({ids})";
 
 /// The open opportunities of the chunk's contacts, which R2 removes: counted before, as
 /// the removal only says how many opportunities it removed.
@@ -493,76 +505,104 @@ impl Repo {
     async fn delete_next_chunk_once(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
-            let mut tx = DB::begin_write(pool).await?;
-            let b: Option<RunningBatch> = sqlx::query_as(&format!("{RUNNING_BATCH}{}", DB::FOR_UPDATE))
-                .bind(batch.0)
-                .bind(account.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(b) = b else {
-                return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
-            };
-            if b.state != "running" {
-                return Ok(ChunkOutcome { deleted: 0, done: true });
-            }
-            let sel = b.selection(batch)?;
-            let upper: Option<i64> = chunk_end::<DB>(account, &sel, b.cursor_id, limit).build_query_scalar().fetch_one(&mut *tx).await?;
-            let Some(upper) = upper else {
-                // Nothing left: close the batch, forget the selection (it may hold a
-                // search text that names someone, R10) and audit it.
-                sqlx::query(CLOSE_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
-                sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
-                for mut statement in Event::deletion_finished(account, batch, "done", b.deleted_count).statements::<DB>(now) {
-                    statement.build().execute(&mut *tx).await?;
+            let mut conn = pool.acquire().await?;
+            let usual_cache = match DB::BULK_CACHE {
+                Some(bulk) => {
+                    let usual: i64 = sqlx::query_scalar("pragma cache_size").fetch_one(&mut *conn).await?;
+                    sqlx::query(&format!("pragma cache_size = {bulk}")).execute(&mut *conn).await?;
+                    Some(usual)
                 }
-                tx.commit().await?;
-                return Ok(ChunkOutcome { deleted: 0, done: true });
+                None => None,
             };
-            let chunk = Chunk { account, batch, after: b.cursor_id, upto: upper };
-            let mut ids: Vec<i64> = chunk.mark_deleted::<DB>(&sel, &b, now).build_query_scalar().fetch_all(&mut *tx).await?;
-            let deleted = ids.len() as u64;
-            ids.sort_unstable();
-            // R2. Where counters are kept per row (SQLite), the triggers of these
-            // statements are paused and each kind goes down once, by what the
-            // statements removed: one update per kind rather than one per row.
-            let settle = DB::CHUNK_SETTLES_COUNTS;
-            let mut removed: Vec<(&str, i64)> = Vec::new();
-            if settle {
-                sqlx::query(PAUSE_COUNTS).execute(&mut *tx).await?;
-                let open: i64 = chunk.fill::<DB>(OPEN_OPPORTUNITIES, now).build_query_scalar().fetch_one(&mut *tx).await?;
-                removed.push(("open_opportunities", open));
-            }
-            for (table, kind, mut statement) in chunk.remove_associated::<DB>(now) {
-                if settle && table == "conversations" {
-                    let cascaded: i64 =
-                        chunk.fill::<DB>(MESSAGES_OF_REMOVED_CONVERSATIONS, now).build_query_scalar().fetch_one(&mut *tx).await?;
-                    removed.push(("messages", cascaded));
+            let outcome: RepoResult<ChunkOutcome> = async {
+                let mut tx = DB::begin_write_on(&mut conn).await?;
+                let b: Option<RunningBatch> = sqlx::query_as(&format!("{RUNNING_BATCH}{}", DB::FOR_UPDATE))
+                    .bind(batch.0)
+                    .bind(account.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(b) = b else {
+                    return Err(RepoError::NotFound(format!("There is no deletion {batch} in this account.")));
+                };
+                if b.state != "running" {
+                    return Ok(ChunkOutcome { deleted: 0, done: true });
                 }
-                let n = statement.build().execute(&mut *tx).await?.rows_affected();
-                removed.push((kind, n as i64));
-            }
-            if settle {
-                let mut by_kind: Vec<(&str, i64)> = Vec::new();
-                for (kind, n) in removed {
-                    match by_kind.iter_mut().find(|(k, _)| *k == kind) {
-                        Some((_, total)) => *total += n,
-                        None => by_kind.push((kind, n)),
+                let sel = b.selection(batch)?;
+                let upper: Option<i64> = chunk_end::<DB>(account, &sel, b.cursor_id, limit).build_query_scalar().fetch_one(&mut *tx).await?;
+                let Some(upper) = upper else {
+                    // Nothing left: close the batch, forget the selection (it may hold a
+                    // search text that names someone, R10) and audit it.
+                    sqlx::query(CLOSE_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
+                    sqlx::query(AUDIT_BATCH).bind(now).bind(batch.0).execute(&mut *tx).await?;
+                    for mut statement in Event::deletion_finished(account, batch, "done", b.deleted_count).statements::<DB>(now) {
+                        statement.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    return Ok(ChunkOutcome { deleted: 0, done: true });
+                };
+                let chunk = Chunk { account, batch, after: b.cursor_id, upto: upper };
+                // Where counters are kept per row (SQLite), the chunk pauses the triggers
+                // its statements fire and settles each counter once, by what the
+                // statements changed: one update per kind rather than one per row.
+                let settle = DB::CHUNK_SETTLES_COUNTS;
+                if settle {
+                    sqlx::query(PAUSE_COUNTS).execute(&mut *tx).await?;
+                }
+                let mut ids: Vec<i64> = chunk.mark_deleted::<DB>(&sel, &b, now).build_query_scalar().fetch_all(&mut *tx).await?;
+                let deleted = ids.len() as u64;
+                ids.sort_unstable();
+                let mut removed: Vec<(&str, i64)> = Vec::new();
+                if settle {
+                    removed.push(("contacts", deleted as i64));
+                    // the tags of the contacts just marked: their counters down, then
+                    // flagged as a deleted contact's (R3), each with one statement
+                    for template in [SUBTRACT_LIVE_TAGS, UNFLAG_TAGS] {
+                        chunk.fill::<DB>(template, now).build().execute(&mut *tx).await?;
+                    }
+                    let open: i64 = chunk.fill::<DB>(OPEN_OPPORTUNITIES, now).build_query_scalar().fetch_one(&mut *tx).await?;
+                    removed.push(("open_opportunities", open));
+                }
+                // R2
+                for (table, kind, mut statement) in chunk.remove_associated::<DB>(now) {
+                    if settle && table == "conversations" {
+                        let cascaded: i64 =
+                            chunk.fill::<DB>(MESSAGES_OF_REMOVED_CONVERSATIONS, now).build_query_scalar().fetch_one(&mut *tx).await?;
+                        removed.push(("messages", cascaded));
+                    }
+                    let n = statement.build().execute(&mut *tx).await?.rows_affected();
+                    removed.push((kind, n as i64));
+                }
+                if settle {
+                    let mut by_kind: Vec<(&str, i64)> = Vec::new();
+                    for (kind, n) in removed {
+                        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+                            Some((_, total)) => *total += n,
+                            None => by_kind.push((kind, n)),
+                        }
+                    }
+                    for (kind, n) in by_kind.into_iter().filter(|(_, n)| *n != 0) {
+                        sqlx::query(SUBTRACT_COUNT).bind(n).bind(account.0).bind(kind).execute(&mut *tx).await?;
+                    }
+                    sqlx::query(RESUME_COUNTS).execute(&mut *tx).await?;
+                }
+                if !ids.is_empty() {
+                    // the chunk's webhook event: exactly the contacts it marked (one per chunk, not per contact)
+                    for mut statement in Event::contacts(WebhookEvent::ContactDeleted, account, Some(batch), &ids).statements::<DB>(now) {
+                        statement.build().execute(&mut *tx).await?;
                     }
                 }
-                for (kind, n) in by_kind.into_iter().filter(|(_, n)| *n != 0) {
-                    sqlx::query(SUBTRACT_COUNT).bind(n).bind(account.0).bind(kind).execute(&mut *tx).await?;
-                }
-                sqlx::query(RESUME_COUNTS).execute(&mut *tx).await?;
+                sqlx::query(ADVANCE_BATCH).bind(upper).bind(deleted as i64).bind(batch.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(ChunkOutcome { deleted, done: false })
             }
-            if !ids.is_empty() {
-                // the chunk's webhook event: exactly the contacts it marked (one per chunk, not per contact)
-                for mut statement in Event::contacts(WebhookEvent::ContactDeleted, account, Some(batch), &ids).statements::<DB>(now) {
-                    statement.build().execute(&mut *tx).await?;
+            .await;
+            if let Some(usual) = usual_cache {
+                if sqlx::query(&format!("pragma cache_size = {usual}")).execute(&mut *conn).await.is_err() {
+                    // never back in the pool with the larger cache
+                    conn.close_on_drop();
                 }
             }
-            sqlx::query(ADVANCE_BATCH).bind(upper).bind(deleted as i64).bind(batch.0).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(ChunkOutcome { deleted, done: false })
+            outcome
         })
     }
 

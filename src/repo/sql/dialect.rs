@@ -7,7 +7,8 @@
 
 use crate::domain::{AccountId, ContactFilter};
 use crate::repo::search::{self, PageAsk};
-use sqlx::{PgPool, Pool, Postgres, QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgPool, Pool, Postgres, QueryBuilder, Sqlite, SqlitePool, Transaction};
 use std::future::Future;
 
 /// The pool of the backend a repository runs on.
@@ -66,16 +67,26 @@ pub(crate) trait Dialect: sqlx::Database {
     const AFTER_BULK_LOAD: &'static str;
     /// One writer at a time for the whole database (SQLite), rather than row locks.
     const ONE_WRITER: bool;
-    /// Whether a deletion chunk settles the counters of what R2 removes itself, once per
-    /// kind: SQLite counts with per-row triggers, which the chunk pauses for its own R2
-    /// statements (`count_pause`, seen by no other writer). PostgreSQL's triggers count
-    /// once per statement already.
+    /// Whether a deletion chunk settles the counters of the contacts it marks and what
+    /// R2 removes itself, once per kind, and flags its contacts' tags with one
+    /// statement: SQLite does this work with per-row triggers, which the chunk pauses
+    /// for its own statements (`count_pause`, seen by no other writer). PostgreSQL's
+    /// triggers run once per statement already.
     const CHUNK_SETTLES_COUNTS: bool;
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
     /// with "database is locked" when both try to upgrade a read lock.
     fn begin_write(pool: &Pool<Self>) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+    /// [`Dialect::begin_write`] on a connection the caller holds.
+    fn begin_write_on(conn: &mut PoolConnection<Self>) -> impl Future<Output = Result<Transaction<'_, Self>, sqlx::Error>> + Send;
+    /// The page cache a connection gets for a bulk write (a deletion chunk), as
+    /// `cache_size` counts it, where the engine's cache is per connection (SQLite: 64
+    /// MiB rather than its usual 8, given back when the chunk ends). Marking thousands
+    /// of contacts deleted changes entries all over the indexes in name, email and
+    /// search order; with the usual cache those pages are written out and read back
+    /// again within one transaction.
+    const BULK_CACHE: Option<i64>;
 
     /// Binds values in a builder shared by both backends (see [`Binds`]).
     fn bind_int(qb: &mut QueryBuilder<'_, Self>, value: i64);
@@ -124,8 +135,13 @@ impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
     const CHUNK_SETTLES_COUNTS: bool = true;
 
+    const BULK_CACHE: Option<i64> = Some(-65536);
+
     fn begin_write(pool: &SqlitePool) -> impl Future<Output = Result<Transaction<'static, Sqlite>, sqlx::Error>> + Send {
         pool.begin_with("BEGIN IMMEDIATE")
+    }
+    fn begin_write_on(conn: &mut PoolConnection<Sqlite>) -> impl Future<Output = Result<Transaction<'_, Sqlite>, sqlx::Error>> + Send {
+        conn.begin_with("BEGIN IMMEDIATE")
     }
     binds!();
     fn push_contains(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, q: &str) {
@@ -161,8 +177,14 @@ impl Dialect for Postgres {
     const ONE_WRITER: bool = false;
     const CHUNK_SETTLES_COUNTS: bool = false;
 
+    // the server's shared buffers serve every connection
+    const BULK_CACHE: Option<i64> = None;
+
     fn begin_write(pool: &PgPool) -> impl Future<Output = Result<Transaction<'static, Postgres>, sqlx::Error>> + Send {
         pool.begin()
+    }
+    fn begin_write_on(conn: &mut PoolConnection<Postgres>) -> impl Future<Output = Result<Transaction<'_, Postgres>, sqlx::Error>> + Send {
+        conn.begin()
     }
     binds!();
     fn push_contains(qb: &mut QueryBuilder<'_, Postgres>, _account: AccountId, q: &str) {
