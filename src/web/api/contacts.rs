@@ -62,8 +62,6 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
-pub const MAX_LIMIT: u32 = 200;
-
 /// `GET /api/v1/contacts`: keyset pages of the account's live contacts.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ListQuery),
     responses(
@@ -74,10 +72,7 @@ pub const MAX_LIMIT: u32 = 200;
     ),
     security(("api_key" = [])))]
 pub async fn list(ApiUser(caller): ApiUser, repo: web::Data<Repo>, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::unprocessable(format!("limit must be between 1 and {MAX_LIMIT}.")));
-    }
+    let limit = super::page_limit(query.limit)?;
     let mut f = Fields::default();
     for (k, v) in [("q", &query.q), ("tag", &query.tag)] {
         if let Some(v) = v {

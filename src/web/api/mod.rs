@@ -226,6 +226,18 @@ async fn authenticate(req: &HttpRequest) -> ApiResult<ApiCaller> {
     Ok(caller)
 }
 
+/// The most items a page of the API holds.
+pub const MAX_LIMIT: u32 = 200;
+
+/// The page size a list asked for: 50 unless given, and 1 to [`MAX_LIMIT`].
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::unprocessable(format!("limit must be between 1 and {MAX_LIMIT}.")));
+    }
+    Ok(limit)
+}
+
 /// The caller of an API route open to every key.
 pub struct ApiUser(pub ApiCaller);
 
@@ -323,6 +335,17 @@ pub fn path_id(raw: &str, what: &str) -> ApiResult<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_holds_50_unless_asked_and_1_to_200() {
+        assert_eq!(page_limit(None).unwrap(), 50);
+        assert_eq!(page_limit(Some(1)).unwrap(), 1);
+        assert_eq!(page_limit(Some(MAX_LIMIT)).unwrap(), MAX_LIMIT);
+        for bad in [0, MAX_LIMIT + 1, u32::MAX] {
+            let err = page_limit(Some(bad)).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "limit {bad}");
+        }
+    }
 
     #[test]
     fn a_key_gets_its_share_per_window_then_waits() {

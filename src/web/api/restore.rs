@@ -63,10 +63,7 @@ pub struct DeletedQuery {
     ),
     security(("api_key" = [])))]
 pub async fn deleted(ApiAdmin(caller): ApiAdmin, repo: web::Data<Repo>, query: web::Query<DeletedQuery>) -> ApiResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=super::contacts::MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::unprocessable(format!("limit must be between 1 and {}.", super::contacts::MAX_LIMIT)));
-    }
+    let limit = super::page_limit(query.limit)?;
     let batch = query.batch.map(|b| b.to_string());
     let filter = DeletedFilter::parse(query.q.as_deref(), None, None, None, batch.as_deref())?;
     let sort = DeletedSort::default();
