@@ -383,6 +383,87 @@ both_backends!(async fn search_and_tag_pages_follow_the_cursor_both_ways(db: Tes
     }
 });
 
+/// SQLite: the search index holds the entries of every live contact and of no other,
+/// except deleted contacts whose keys are still masked; FTS5 finds its entries sound.
+async fn assert_index_follows_contacts(f: &Fixture, when: &str) {
+    if f.raw.backend() != Backend::Sqlite {
+        return;
+    }
+    let key = "c.account_id * 1099511627776 + c.id";
+    let missing = f.raw.i64(&format!(
+        "select count(*) from contacts c where c.deleted_at is null and not exists (select 1 from contacts_search s where s.rowid = {key})"
+    ), args![]).await;
+    assert_eq!(missing, 0, "{when}: live contacts without entries");
+    let stray = f.raw.i64(&format!(
+        "select count(*) from contacts_search s where not exists (select 1 from contacts c where {key} = s.rowid \
+         and (c.deleted_at is null or exists (select 1 from contacts_search_masked m where m.key = s.rowid)))"
+    ), args![]).await;
+    assert_eq!(stray, 0, "{when}: entries of contacts neither live nor masked");
+    let masked_wrongly = f.raw.i64(&format!(
+        "select count(*) from contacts_search_masked m where not exists (select 1 from contacts_search s where s.rowid = m.key) \
+         or not exists (select 1 from contacts c where {key} = m.key and c.deleted_at is not null)"
+    ), args![]).await;
+    assert_eq!(masked_wrongly, 0, "{when}: masked keys of live contacts or without entries");
+    f.raw.exec("insert into contacts_search (contacts_search) values ('integrity-check')", args![]).await;
+}
+
+// A deletion masks a contact's entries in SQLite's index at once and leaves removing
+// them to the index's tidying; PostgreSQL's indexes hold live contacts only. Either
+// way searches and counts never show a deleted contact (R3), and a restore, a purge or
+// an erasure works before the entries are gone as after.
+both_backends!(async fn deleted_contacts_stay_out_of_searches_before_and_after_the_index_lets_go_of_them(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let acc = f.acc.clone();
+    let ada = person(&f.repo, &acc, "Ada", "Lovelace", "ada@engines.example", "", "Analytical Engines", &["VIP"]).await;
+    let alan = person(&f.repo, &acc, "Alan", "Turing", "alan@engines.example", "", "Bletchley Park", &["VIP"]).await;
+    let grace = person(&f.repo, &acc, "Grace", "Hopper", "grace@navy.example", "", "Navy", &[]).await;
+    assert_index_follows_contacts(&f, "created").await;
+    assert_eq!(search(&f.repo, &acc, "engines.example", None).await, (vec![alan, ada], 2));
+    let by_search = |q: &str| Selection::all_matching(ContactFilter::parse(Some(q), None).unwrap(), f.now(), vec![]).unwrap();
+
+    delete_ids(&f, &[ada]).await;
+    assert_index_follows_contacts(&f, "deleted").await;
+    for when in ["masked", "let go of"] {
+        assert_eq!(search(&f.repo, &acc, "engines.example", None).await, (vec![alan], 1), "{when}");
+        assert_eq!(search(&f.repo, &acc, "engines", Some("VIP")).await, (vec![alan], 1), "{when}");
+        assert_eq!(search(&f.repo, &acc, "lovelace", None).await, (vec![], 0), "{when}");
+        assert_eq!(f.repo.count_selection(acc.id, &by_search("lovelace")).await.unwrap(), 0, "{when}");
+        assert_eq!(f.repo.count_selection(acc.id, &by_search("engines")).await.unwrap(), 1, "{when}");
+        f.repo.tidy_search_index(1, 1_000).await.unwrap();
+        assert_index_follows_contacts(&f, when).await;
+    }
+    if f.raw.backend() == Backend::Sqlite {
+        assert_eq!(f.raw.count("contacts_search_masked", "1 = 1", args![]).await, 0, "tidying let go of the deleted");
+    }
+
+    // restored once the index let go: its entries are written again
+    f.repo.restore_contacts(acc.id, Actor::ui(acc.admin), &[ada]).await.unwrap();
+    assert_index_follows_contacts(&f, "restored after tidying").await;
+    assert_eq!(search(&f.repo, &acc, "engines.example", None).await, (vec![alan, ada], 2));
+
+    // restored while masked: unmasked
+    delete_ids(&f, &[ada, alan]).await;
+    assert_eq!(search(&f.repo, &acc, "engines", Some("VIP")).await, (vec![], 0));
+    f.repo.restore_contacts(acc.id, Actor::ui(acc.admin), &[alan]).await.unwrap();
+    assert_index_follows_contacts(&f, "restored while masked").await;
+    assert_eq!(search(&f.repo, &acc, "engines.example", None).await, (vec![alan], 1));
+    assert_eq!(search(&f.repo, &acc, "engines", Some("VIP")).await, (vec![alan], 1));
+
+    // purged and erased while masked: their entries go with them
+    f.advance(Duration::days(61));
+    assert_eq!(f.repo.purge_expired().await.unwrap().purged, 1, "ada");
+    assert_index_follows_contacts(&f, "purged while masked").await;
+    assert_eq!(search(&f.repo, &acc, "engines.example", None).await, (vec![alan], 1));
+    delete_ids(&f, &[grace]).await;
+    let erased = f.repo.erase_contacts(acc.id, Actor::ui(acc.admin), &[grace], confirm()).await.unwrap();
+    assert_eq!(erased.erased, 1);
+    assert_index_follows_contacts(&f, "erased while masked").await;
+    assert_eq!(search(&f.repo, &acc, "hopper", None).await, (vec![], 0));
+    if f.raw.backend() == Backend::Sqlite {
+        assert_eq!(f.raw.count("contacts_search", "1 = 1", args![]).await, 1, "alan's entries alone");
+    }
+});
+
 // SQLite merges the index's segments; PostgreSQL moves the keys queued in the GIN
 // indexes' pending lists into their trees. Either way a search reads less afterwards.
 crate::both_backends!(async fn tidying_the_search_index_after_new_contacts_keeps_the_same_answers(db: TestDb) {
@@ -417,7 +498,11 @@ crate::sqlite_only!(async fn merging_the_search_index_leaves_one_segment_and_the
     }
     delete_ids(&f, &ids[..5]).await;
     let segments = || f.raw.i64("select count(distinct segid) from contacts_search_idx", args![]);
+    // the deleted contacts' entries go first, in one step (more segments, no merge yet)
+    let masked = segments().await;
+    assert_eq!(f.repo.tidy_search_index(i64::MAX, 1_000).await.unwrap(), 1);
     let before = segments().await;
+    assert!(before > masked, "removing entries writes a segment too");
     assert!(before > 1, "writes left {before} segment(s)");
     let search = ContactFilter::parse(Some("segment"), None).unwrap();
     let found = f.repo.list_contacts(f.acc.id, &search, PageRequest::first(100)).await.unwrap();

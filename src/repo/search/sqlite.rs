@@ -1,7 +1,10 @@
 //! SQLite's search: the FTS5 table `contacts_search` (migration 0003) with the trigram
 //! tokenizer holds the search text of every live contact, keyed by rowid
 //! `account_id * SEARCH_KEY_SPAN + contact id`, so that a search stays inside its
-//! account's range of rowids and reads its matches in id order. A query of
+//! account's range of rowids and reads its matches in id order. A contact marked
+//! deleted keeps its entries, masked, until [`tidy_index`] removes them: its key is in
+//! `contacts_search_masked` (migration 0029), which a count skips, and a page keeps
+//! only the live contacts it reads (R3). A query of
 //! [`TRIGRAM`](super::TRIGRAM) characters or more is a phrase of consecutive trigrams;
 //! a shorter one tests each contact with `like`.
 
@@ -83,8 +86,8 @@ pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, page: &PageAsk<'_>) -
 }
 
 /// Appends what follows `select count(*) from ` to count a search's matches from the
-/// index alone (it holds live contacts only). False, with nothing written, for a query
-/// too short for the index.
+/// index and its masked keys, without reading the contacts. False, with nothing
+/// written, for a query too short for the index.
 pub(crate) fn push_count(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, filter: &ContactFilter) -> bool {
     let Some(phrase) = filter.q.as_deref().and_then(phrase) else { return false };
     let (lo, hi) = search_keys(account);
@@ -93,7 +96,8 @@ pub(crate) fn push_count(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, 
         .push(" and s.rowid between ")
         .push_bind(lo)
         .push(" and ")
-        .push_bind(hi);
+        .push_bind(hi)
+        .push(" and not exists (select 1 from contacts_search_masked m where m.key = s.rowid)");
     if let Some(tag) = &filter.tag {
         qb.push(" and exists (select 1 from contact_tags t where t.contact_id = s.rowid - ")
             .push_bind(lo)
@@ -104,19 +108,44 @@ pub(crate) fn push_count(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, 
     true
 }
 
-/// When the index has more than `over_segments` segments, merges them a step at a time,
-/// each step its own short write transaction, until it is one segment again or
-/// `max_steps` ran; returns the steps taken. Every write to `contacts_search` adds a
-/// segment that automatic merging only partly folds back; a search reads every segment
-/// of each of its trigrams, so a fragmented index makes each search slower (about a
-/// third at a million contacts with ten segments). A full merge rewrites the whole index
-/// (seconds at a million contacts), hence the threshold.
+/// Masked keys whose entries one step of [`tidy_index`] removes from the index: about
+/// 30 ms of holding the write lock.
+const UNMASK_STEP: i64 = 1_000;
+
+/// First removes the entries of contacts marked deleted from the index, [`UNMASK_STEP`]
+/// contacts a step, and drops their masked keys. Then, when the index has more than
+/// `over_segments` segments, merges them a step at a time until it is one segment
+/// again. Each step is its own short write transaction; returns the steps taken, at most
+/// `max_steps`. Every write to `contacts_search` adds a segment that automatic merging
+/// only partly folds back; a search reads every segment of each of its trigrams, so a
+/// fragmented index makes each search slower (about a third at a million contacts with
+/// ten segments). A full merge rewrites the whole index (seconds at a million contacts),
+/// hence the threshold.
 pub(crate) async fn tidy_index(pool: &SqlitePool, over_segments: i64, max_steps: u32) -> Result<u32, sqlx::Error> {
+    let mut steps = 0;
+    while steps < max_steps {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        // the last of the next keys, in key order: the step takes every key up to it
+        let last: Option<i64> = sqlx::query_scalar(
+            "select max(key) from (select key from contacts_search_masked order by key limit ?)",
+        )
+        .bind(UNMASK_STEP)
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(last) = last else { break };
+        sqlx::query("delete from contacts_search where rowid in (select key from contacts_search_masked where key <= ?)")
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from contacts_search_masked where key <= ?").bind(last).execute(&mut *tx).await?;
+        tx.commit().await?;
+        steps += 1;
+        tokio::task::yield_now().await;
+    }
     let segments: i64 = sqlx::query_scalar("select count(distinct segid) from contacts_search_idx").fetch_one(pool).await?;
     if segments <= over_segments {
-        return Ok(0);
+        return Ok(steps);
     }
-    let mut steps = 0;
     while steps < max_steps {
         // a write transaction that takes the lock at once (as `Dialect::begin_write`)
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
