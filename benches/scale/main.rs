@@ -36,7 +36,9 @@
 //! `BENCH_REQUEST_TIMEOUT_SECS` (300, a page request that takes longer counts as an error),
 //! `BENCH_PAGES_ONLY` (1: only the contacts pages, sorted ones included, for a quick
 //! look after a change), `BENCH_DELETE_ONLY` (1: only copies B, D and F, the delete-all
-//! figures), `BENCH_FLOOR` (0: no copy F).
+//! figures), `BENCH_FLOOR` (0: no copy F), `BENCH_SERVER_LOG` (the servers' `RUST_LOG`,
+//! e.g. `warn,contacts_admin::jobs=info,sqlx::query=debug` to log every statement with
+//! its time).
 //! `BULK_THRESHOLD` and `BULK_CHUNK` pass through to the server.
 
 #[path = "../../tests/support/mod.rs"]
@@ -89,7 +91,8 @@ fn started() -> Instant {
 /// `contacts-admin serve` on copy `which`, its log in `target/bench/`.
 fn start_server(cfg: &Config, store: &Store, db: &DbRef, which: &str) -> ChildServer {
     let log = cfg.dir.join(format!("server-{}-{which}.log", backend_name(store.backend())));
-    Serve::new(&db.url()).env("RUST_LOG", "warn,contacts_admin::jobs=info").log(log).start()
+    let filter = std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn,contacts_admin::jobs=info".to_string());
+    Serve::new(&db.url()).env("RUST_LOG", filter).log(log).start()
 }
 
 /// Copy A: pages, export, delete-all through the job (with readers), purge.
@@ -232,6 +235,7 @@ async fn main() {
         "BENCH_PAGES_ONLY",
         "BENCH_DELETE_ONLY",
         "BENCH_FLOOR",
+        "BENCH_SERVER_LOG",
         "BULK_THRESHOLD",
         "BULK_CHUNK",
     ]

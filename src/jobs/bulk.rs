@@ -96,9 +96,7 @@ async fn drive(repo: &Repo, worker: &str, job: JobId, account: AccountId, batch:
                 in_chunks_secs = in_chunks.as_secs_f64(),
                 "bulk job done"
             );
-            // a large deletion leaves the planner's figures stale: refresh them now (the
-            // search index is merged by the periodic upkeep, not here: a full merge
-            // rewrites the whole index and would hold up the writes that follow a job)
+            // a large deletion leaves the planner's figures stale: refresh them now
             if since_statistics >= STATISTICS_EVERY / 10 {
                 refresh_statistics(repo, job).await;
             }
@@ -168,6 +166,9 @@ pub async fn run_queued(repo: &Repo, settings: BulkSettings) -> RepoResult<u64> 
         run_claimed(repo, &worker, &job, settings).await?;
         ran += 1;
     }
+    if ran > 0 {
+        super::purge::tidy(repo).await;
+    }
     Ok(ran)
 }
 
@@ -180,13 +181,19 @@ pub async fn run_forever(repo: Repo, settings: BulkSettings) {
     }
     loop {
         match repo.claim_bulk_job(&worker, LEASE_MS).await {
-            Ok(Some(job)) => {
-                if let Err(e) = run_claimed(&repo, &worker, &job, settings).await {
+            Ok(Some(job)) => match run_claimed(&repo, &worker, &job, settings).await {
+                // a deletion leaves its contacts' search entries masked (SQLite): they
+                // are removed beside the next job, in short steps that let other writes in
+                Ok(()) => {
+                    let upkeep = repo.clone();
+                    tokio::spawn(async move { super::purge::tidy(&upkeep).await });
+                }
+                Err(e) => {
                     // the lease runs out and the job is retried from its cursor
                     tracing::error!(job = job.id, error = %e, "bulk job interrupted; it will resume");
                     tokio::time::sleep(POLL).await;
                 }
-            }
+            },
             Ok(None) => {
                 tokio::select! {
                     _ = repo.work_queued() => {}

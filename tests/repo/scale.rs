@@ -7,7 +7,9 @@ use crate::support::{add_associated, create_account, create_contact, Fixture, Ra
 use crate::{args, both_backends, confirm, delete_ids, sel};
 use chrono::Duration;
 use contacts_admin::domain::{AccountId, Actor, ContactFilter, ContactId, NewContact, Selection, TagName};
-use contacts_admin::repo::{Backend, Cursor, PageRequest, Repo};
+use contacts_admin::config::BulkSettings;
+use contacts_admin::jobs::bulk::run_queued;
+use contacts_admin::repo::{Backend, Cursor, DeletionOutcome, PageRequest, Repo};
 
 /// Every counter of `account`, recomputed from the rows themselves.
 async fn expected_counts(raw: &Raw, account: AccountId) -> Vec<(String, i64)> {
@@ -461,6 +463,29 @@ both_backends!(async fn deleted_contacts_stay_out_of_searches_before_and_after_t
     assert_eq!(search(&f.repo, &acc, "hopper", None).await, (vec![], 0));
     if f.raw.backend() == Backend::Sqlite {
         assert_eq!(f.raw.count("contacts_search", "1 = 1", args![]).await, 1, "alan's entries alone");
+    }
+});
+
+// A deletion run as a background job leaves its contacts' entries masked; the runner
+// removes them once the job is done (SQLite), and searches answer the same throughout.
+both_backends!(async fn a_deletion_job_is_followed_by_removing_its_masked_search_entries(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let acc = f.acc.clone();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(person(&f.repo, &acc, &format!("Job{i:02}"), "Queued", &format!("job{i:02}@queue.example"), "", "Queue Ltd", &[]).await);
+    }
+    let keep = ids[11];
+    let sel = Selection::ids(ids[..11].to_vec()).unwrap();
+    let outcome = f.repo.delete_or_queue(acc.id, Actor::ui(acc.admin), &sel, None, confirm(), (11, 5)).await.unwrap();
+    assert!(matches!(outcome, DeletionOutcome::Queued { count: 11, .. }), "{outcome:?}");
+    let settings = BulkSettings { threshold: 5, chunk: Some(4) };
+    assert_eq!(run_queued(&f.repo, settings).await.unwrap(), 1);
+    assert_eq!(search(&f.repo, &acc, "queue.example", None).await, (vec![keep], 1));
+    assert_index_follows_contacts(&f, "after the job").await;
+    if f.raw.backend() == Backend::Sqlite {
+        assert_eq!(f.raw.count("contacts_search_masked", "1 = 1", args![]).await, 0, "removed after the job");
+        assert_eq!(f.raw.count("contacts_search", "1 = 1", args![]).await, 1);
     }
 });
 
