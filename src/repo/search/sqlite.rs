@@ -109,7 +109,7 @@ pub(crate) fn push_count(qb: &mut QueryBuilder<'_, Sqlite>, account: AccountId, 
 }
 
 /// Masked keys whose entries one step of [`tidy_index`] removes from the index: about
-/// 30 ms of holding the write lock.
+/// 20 ms of holding the write lock at 100,000 contacts (55 ms at worst).
 const UNMASK_STEP: i64 = 1_000;
 
 /// First removes the entries of contacts marked deleted from the index, [`UNMASK_STEP`]
