@@ -167,7 +167,7 @@ pub async fn run_queued(repo: &Repo, settings: BulkSettings) -> RepoResult<u64> 
         ran += 1;
     }
     if ran > 0 {
-        super::purge::tidy(repo).await;
+        super::tidy_search_index(repo).await;
     }
     Ok(ran)
 }
@@ -186,7 +186,7 @@ pub async fn run_forever(repo: Repo, settings: BulkSettings) {
                 // are removed beside the next job, in short steps that let other writes in
                 Ok(()) => {
                     let upkeep = repo.clone();
-                    tokio::spawn(async move { super::purge::tidy(&upkeep).await });
+                    tokio::spawn(async move { super::tidy_search_index(&upkeep).await });
                 }
                 Err(e) => {
                     // the lease runs out and the job is retried from its cursor

@@ -547,3 +547,23 @@ crate::sqlite_only!(async fn merging_the_search_index_leaves_one_segment_and_the
     // nothing left to merge
     assert_eq!(f.repo.tidy_search_index(1, 1_000).await.unwrap(), 0);
 });
+
+// Tidying runs after every finished job and at each purge interval; with nothing masked
+// and the index not fragmented it reads only, so it never waits for (or holds up) a writer.
+crate::sqlite_only!(async fn tidying_an_index_with_nothing_to_do_takes_no_write_lock(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let ids = [f.contact("Kept Tidy", Some("kept@example.test"), &[]).await, f.contact("Gone Tidy", None, &[]).await];
+    delete_ids(&f, &ids[1..]).await;
+    assert_eq!(f.repo.tidy_search_index(i64::MAX, 1_000).await.unwrap(), 1, "one step removes the masked entries");
+
+    let Raw::Sqlite(pool) = &f.raw else { unreachable!("a SQLite test") };
+    let mut writer = pool.acquire().await.expect("a connection");
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await.expect("the write lock");
+    sqlx::query("update accounts set name = name where id = $1").bind(f.acc.id.0).execute(&mut *writer).await.expect("a write");
+    // while another writer holds the lock: done at once, without a step (it would wait out
+    // the busy timeout, then fail, if it took the lock)
+    assert_eq!(f.repo.tidy_search_index(i64::MAX, 1_000).await.unwrap(), 0);
+    sqlx::query("COMMIT").execute(&mut *writer).await.expect("the other writer still held its transaction");
+    let search = ContactFilter::parse(Some("tidy"), None).unwrap();
+    assert_eq!(f.repo.count_contacts(f.acc.id, &search).await.unwrap(), 1);
+});

@@ -123,7 +123,10 @@ const UNMASK_STEP: i64 = 1_000;
 /// hence the threshold.
 pub(crate) async fn tidy_index(pool: &SqlitePool, over_segments: i64, max_steps: u32) -> Result<u32, sqlx::Error> {
     let mut steps = 0;
-    while steps < max_steps {
+    // a read first: with nothing masked (after most jobs and purge intervals) no step
+    // takes the write lock, which would make every writer of the moment wait for it
+    let masked = "select exists (select 1 from contacts_search_masked)";
+    while steps < max_steps && sqlx::query_scalar::<_, bool>(masked).fetch_one(pool).await? {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         // the last of the next keys, in key order: the step takes every key up to it
         let last: Option<i64> = sqlx::query_scalar(
@@ -132,7 +135,11 @@ pub(crate) async fn tidy_index(pool: &SqlitePool, over_segments: i64, max_steps:
         .bind(UNMASK_STEP)
         .fetch_one(&mut *tx)
         .await?;
-        let Some(last) = last else { break };
+        let Some(last) = last else {
+            // another tidy took them between the read and the lock
+            tx.commit().await?;
+            break;
+        };
         sqlx::query("delete from contacts_search where rowid in (select key from contacts_search_masked where key <= ?)")
             .bind(last)
             .execute(&mut *tx)
