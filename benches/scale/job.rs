@@ -5,8 +5,8 @@ use crate::config::Config;
 use crate::http::Http;
 use crate::measure::{hwm_kb, load};
 use crate::pages::page_targets;
-use crate::report::{rate, Report};
-use crate::store::{account_ids, live_contacts, Store};
+use crate::report::{mib, rate, Report};
+use crate::store::{account_ids, live_contacts, DbRef, Store};
 use crate::support::child::ChildServer;
 use crate::support::Raw;
 use crate::{args, start_server};
@@ -188,6 +188,11 @@ pub async fn job_alone_phase(cfg: &Config, store: &Store, rep: &mut Report, mem:
         ),
     );
     mem.push(("job-alone server, after delete-all".into(), hwm_kb(server.pid).unwrap_or(0)));
+    if let DbRef::Sqlite(path) = &db {
+        // the file keeps the longest the log has been since the copy, which starts without one
+        let log = std::fs::metadata(format!("{}-wal", path.display())).map(|m| m.len()).unwrap_or(0);
+        rep.row("  write-ahead log file after the job", mib(log / 1024));
+    }
     pool.close().await;
     server.stop();
     store.drop_copy(&db).await;

@@ -567,3 +567,50 @@ crate::sqlite_only!(async fn tidying_an_index_with_nothing_to_do_takes_no_write_
     let search = ContactFilter::parse(Some("tidy"), None).unwrap();
     assert_eq!(f.repo.count_contacts(f.acc.id, &search).await.unwrap(), 1);
 });
+
+// A deletion chunk's commit leaves copying the write-ahead log back into the database
+// file to a checkpoint beside the next chunk. That overlap alone would keep the log from
+// ever restarting; once it is past its bound, the next chunk restarts it, so the log
+// stays a few chunks long however large the deletion.
+crate::sqlite_only!(async fn a_deletion_keeps_its_write_ahead_log_within_its_bound(db: TestDb) {
+    let f = Fixture::new(db).await;
+    let mut wal = f.db.sqlite_file().expect("a SQLite file").into_os_string();
+    wal.push("-wal");
+    let log_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    for i in 0..400 {
+        f.contact(&format!("Logged{i}"), Some(&format!("logged{i}@example.test")), &["Lead"]).await;
+    }
+    // five long notes a contact: each chunk of 20 contacts writes a few hundred pages
+    f.raw
+        .exec(
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < 5)
+             insert into notes (account_id, contact_id, user_id, body, created_at)
+             select $1, c.id, null, $2, 0 from contacts c, n where c.account_id = $1",
+            args![f.acc.id, "A long note. ".repeat(200)],
+        )
+        .await;
+    let (busy, _, _): (i64, i64, i64) = f.raw.one("pragma wal_checkpoint(truncate)", args![]).await;
+    assert_eq!((busy, log_size()), (0, 0), "the log starts empty");
+
+    let everything = Selection::all_matching(ContactFilter::default(), f.now(), vec![]).unwrap();
+    let batch = f.repo.start_deletion(f.acc.id, Actor::ui(f.acc.admin), &everything, None, confirm()).await.unwrap();
+    assert_eq!(f.repo.delete_next_chunk(f.acc.id, batch, 20).await.unwrap().deleted, 20);
+    let one_chunk = log_size();
+    assert!(one_chunk > 100 * 4096, "a chunk writes pages to the log ({one_chunk} bytes)");
+    f.repo.set_deletion_log_bound(2 * one_chunk as i64 / 4096);
+    let (mut chunks, mut longest) = (1, one_chunk);
+    while !f.repo.delete_next_chunk(f.acc.id, batch, 20).await.unwrap().done {
+        chunks += 1;
+        longest = longest.max(log_size());
+    }
+    assert_eq!(chunks, 20);
+    assert!(
+        longest <= 5 * one_chunk,
+        "the log grew to {longest} bytes over {chunks} chunks of {one_chunk} bytes, past its bound of two chunks"
+    );
+    assert_eq!(f.raw.count("contacts", "account_id = $1 and deleted_at is null", args![f.acc.id]).await, 0);
+    assert_eq!(f.raw.count("notes", "account_id = $1", args![f.acc.id]).await, 0);
+    assert_exact(&f.repo, &f.raw, &f.acc, "a deletion with its log copied back beside it").await;
+    let (integrity,): (String,) = f.raw.one("pragma integrity_check", args![]).await;
+    assert_eq!(integrity, "ok");
+});
