@@ -505,24 +505,15 @@ impl Repo {
     async fn delete_next_chunk_once(&self, account: AccountId, batch: BatchId, limit: i64) -> RepoResult<ChunkOutcome> {
         let now = millis(self.now());
         on_db!(self, |pool, DB| {
-            DB::before_bulk_write(pool, &self.log).await?;
             let mut conn = pool.acquire().await?;
-            let mut usual: Vec<(&str, i64)> = Vec::new();
-            for &(setting, bulk) in DB::BULK_SETTINGS {
-                let read: Result<i64, sqlx::Error> = sqlx::query_scalar(&format!("pragma {setting}")).fetch_one(&mut *conn).await;
-                let set = match read {
-                    Ok(value) => sqlx::query(&format!("pragma {setting} = {bulk}")).execute(&mut *conn).await.map(|_| value),
-                    Err(e) => Err(e),
-                };
-                match set {
-                    Ok(value) => usual.push((setting, value)),
-                    Err(e) => {
-                        // never back in the pool with only some of them set
-                        conn.close_on_drop();
-                        return Err(e.into());
-                    }
+            let usual_cache = match DB::BULK_CACHE {
+                Some(bulk) => {
+                    let usual: i64 = sqlx::query_scalar("pragma cache_size").fetch_one(&mut *conn).await?;
+                    sqlx::query(&format!("pragma cache_size = {bulk}")).execute(&mut *conn).await?;
+                    Some(usual)
                 }
-            }
+                None => None,
+            };
             let outcome: RepoResult<ChunkOutcome> = async {
                 let mut tx = DB::begin_write_on(&mut conn).await?;
                 let b: Option<RunningBatch> = sqlx::query_as(&format!("{RUNNING_BATCH}{}", DB::FOR_UPDATE))
@@ -605,15 +596,11 @@ impl Repo {
                 Ok(ChunkOutcome { deleted, done: false })
             }
             .await;
-            for (setting, value) in usual {
-                if sqlx::query(&format!("pragma {setting} = {value}")).execute(&mut *conn).await.is_err() {
-                    // never back in the pool with a bulk write's settings
+            if let Some(usual) = usual_cache {
+                if sqlx::query(&format!("pragma cache_size = {usual}")).execute(&mut *conn).await.is_err() {
+                    // never back in the pool with the larger cache
                     conn.close_on_drop();
-                    break;
                 }
-            }
-            if outcome.is_ok() {
-                DB::after_bulk_write(pool, &self.log);
             }
             outcome
         })

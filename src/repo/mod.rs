@@ -136,8 +136,6 @@ pub struct Repo {
     /// Woken when this process queues background work (workflow runs), so the worker
     /// starts at once instead of at its next poll.
     work_queued: Arc<tokio::sync::Notify>,
-    /// SQLite: the write-ahead log a deletion leaves behind, copied back beside it.
-    pub(crate) log: Arc<sql::wal::LogUpkeep>,
 }
 
 /// The settings of every SQLite connection the server opens (also what the scale
@@ -204,7 +202,7 @@ impl Repo {
                 Db::Sqlite(pool)
             }
         };
-        Ok(Repo { db, clock, work_queued: Arc::new(tokio::sync::Notify::new()), log: Arc::default() })
+        Ok(Repo { db, clock, work_queued: Arc::new(tokio::sync::Notify::new()) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -225,20 +223,13 @@ impl Repo {
     /// The same database read through another clock: the demo seed deletes with the
     /// clock set a few days back, so its deletions are as old as the story it tells.
     pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Repo {
-        Repo { db: self.db.clone(), clock, work_queued: self.work_queued.clone(), log: self.log.clone() }
+        Repo { db: self.db.clone(), clock, work_queued: self.work_queued.clone() }
     }
 
     /// Resolves when this process has queued background work since the last call.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn work_queued(&self) {
         self.work_queued.notified().await
-    }
-
-    /// How many pages of write-ahead log a deletion may leave behind before its next
-    /// chunk waits for them to be copied back into the database file (SQLite; 64 MiB
-    /// of pages unless set).
-    pub fn set_deletion_log_bound(&self, pages: i64) {
-        self.log.set_bound(pages);
     }
 
     pub(crate) fn signal_work(&self) {

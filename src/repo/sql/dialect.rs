@@ -7,7 +7,6 @@
 
 use crate::domain::{AccountId, ContactFilter};
 use crate::repo::search::{self, PageAsk};
-use crate::repo::sql::wal::LogUpkeep;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgPool, Pool, Postgres, QueryBuilder, Sqlite, SqlitePool, Transaction};
 use std::future::Future;
@@ -81,21 +80,13 @@ pub(crate) trait Dialect: sqlx::Database {
     fn begin_write(pool: &Pool<Self>) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
     /// [`Dialect::begin_write`] on a connection the caller holds.
     fn begin_write_on(conn: &mut PoolConnection<Self>) -> impl Future<Output = Result<Transaction<'_, Self>, sqlx::Error>> + Send;
-    /// Settings a connection gets for a bulk write (a deletion chunk), each given back
-    /// when the chunk ends, where the engine keeps them per connection. SQLite:
-    /// - `cache_size` 64 MiB rather than the usual 8. Marking thousands of contacts
-    ///   deleted changes entries all over the indexes in name, email and search order;
-    ///   with the usual cache those pages are written out and read back again within
-    ///   one transaction.
-    /// - no automatic checkpoint at the commit: the log is copied back beside the next
-    ///   chunk instead (see [`crate::repo::sql::wal`]).
-    const BULK_SETTINGS: &'static [(&'static str, i64)];
-    /// Before a bulk write's transaction begins: SQLite copies back and restarts a log
-    /// that has grown past its bound behind earlier chunks.
-    fn before_bulk_write(pool: &Pool<Self>, log: &LogUpkeep) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    /// After a bulk write committed: SQLite starts copying its log back beside the
-    /// next one.
-    fn after_bulk_write(pool: &Pool<Self>, log: &LogUpkeep);
+    /// The page cache a connection gets for a bulk write (a deletion chunk), as
+    /// `cache_size` counts it, where the engine's cache is per connection (SQLite: 64
+    /// MiB rather than its usual 8, given back when the chunk ends). Marking thousands
+    /// of contacts deleted changes entries all over the indexes in name, email and
+    /// search order; with the usual cache those pages are written out and read back
+    /// again within one transaction.
+    const BULK_CACHE: Option<i64>;
 
     /// Binds values in a builder shared by both backends (see [`Binds`]).
     fn bind_int(qb: &mut QueryBuilder<'_, Self>, value: i64);
@@ -144,13 +135,7 @@ impl Dialect for Sqlite {
     const ONE_WRITER: bool = true;
     const CHUNK_SETTLES_COUNTS: bool = true;
 
-    const BULK_SETTINGS: &'static [(&'static str, i64)] = &[("cache_size", -65536), ("wal_autocheckpoint", 0)];
-    async fn before_bulk_write(pool: &SqlitePool, log: &LogUpkeep) -> Result<(), sqlx::Error> {
-        log.before_chunk(pool).await
-    }
-    fn after_bulk_write(pool: &SqlitePool, log: &LogUpkeep) {
-        log.after_chunk(pool)
-    }
+    const BULK_CACHE: Option<i64> = Some(-65536);
 
     fn begin_write(pool: &SqlitePool) -> impl Future<Output = Result<Transaction<'static, Sqlite>, sqlx::Error>> + Send {
         pool.begin_with("BEGIN IMMEDIATE")
@@ -193,11 +178,7 @@ impl Dialect for Postgres {
     const CHUNK_SETTLES_COUNTS: bool = false;
 
     // the server's shared buffers serve every connection
-    const BULK_SETTINGS: &'static [(&'static str, i64)] = &[];
-    async fn before_bulk_write(_pool: &PgPool, _log: &LogUpkeep) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-    fn after_bulk_write(_pool: &PgPool, _log: &LogUpkeep) {}
+    const BULK_CACHE: Option<i64> = None;
 
     fn begin_write(pool: &PgPool) -> impl Future<Output = Result<Transaction<'static, Postgres>, sqlx::Error>> + Send {
         pool.begin()

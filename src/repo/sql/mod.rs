@@ -1,15 +1,13 @@
 //! What every entity module of the repository builds its SQL from: the [`Dialect`] of
 //! each backend and [`on_db!`], the conditions that pick contacts ([`filter`]), what a
 //! new tag starts ([`triggers`]), the webhook events a change writes ([`events`]), transactions run again after a transient abort
-//! ([`tx`]), a deletion's log copied back beside it ([`wal`]), and times as the schema
-//! stores them.
+//! ([`tx`]), and times as the schema stores them.
 
 mod dialect;
 pub(crate) mod events;
 pub(crate) mod filter;
 pub(crate) mod triggers;
 pub(crate) mod tx;
-pub(crate) mod wal;
 
 pub(crate) use dialect::{on_db, Binds, Db, Dialect};
 pub(crate) use events::Event;
