@@ -37,16 +37,15 @@ use contacts_admin::clock::SystemClock;
 use contacts_admin::domain::{AccountId, Actor, BatchId, UserId};
 use contacts_admin::repo::Repo;
 use contacts_admin::web::page::thousands;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::app::Client;
 use support::child::{cli, Serve};
+use support::hooks::{listen, read_request};
 use support::Raw;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const ACCOUNT: &str = "Webhook Bench";
 const ADMIN: &str = "hooks-admin@bench.test";
@@ -84,39 +83,28 @@ impl Receiver {
     }
 
     async fn start(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
-        let addr = listener.local_addr().expect("the receiver's address");
         let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let me = me.clone();
-                tokio::spawn(async move { me.serve(stream).await });
-            }
-        });
-        format!("http://{addr}/hooks/contacts")
+        listen(move |stream| {
+            let me = me.clone();
+            async move { me.serve(stream).await }
+        })
+        .await
     }
 
     async fn serve(&self, mut stream: tokio::net::TcpStream) {
         let mut buf = Vec::new();
-        while let Some((headers, body)) = read_request(&mut stream, &mut buf).await {
+        while let Some(request) = read_request(&mut stream, &mut buf).await {
             let mut open = self.open.subscribe();
             if open.wait_for(|o| *o).await.is_err() {
                 return;
             }
-            let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-            let (id, timestamp, signature) = (h("webhook-id"), h("webhook-timestamp"), h("webhook-signature"));
             let secret = self.secret.lock().unwrap().clone();
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-            mac.update(format!("{id}.{timestamp}.").as_bytes());
-            mac.update(&body);
-            let want = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let (id, json) = (request.id(), request.json());
             // recorded before the answer, so that a delivery the server marks delivered
             // has always been counted here
             self.received.lock().unwrap().push(Received {
                 at_ms: Utc::now().timestamp_millis(),
-                signed: want == signature && json["id"] == id.as_str(),
+                signed: request.signed_with(&secret) && json["id"] == id.as_str(),
                 id,
                 kind: json["type"].as_str().unwrap_or("").to_string(),
                 contacts: json["data"]["contact_ids"].as_array().map_or(0, Vec::len),
@@ -134,39 +122,6 @@ impl Receiver {
     fn count(&self) -> usize {
         self.received.lock().unwrap().len()
     }
-}
-
-/// Reads one request from `stream` (bytes left from the last one in `buf`): its
-/// lower-cased headers and body. `None` when the connection closes.
-async fn read_request(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<(Vec<(String, String)>, Vec<u8>)> {
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let headers: Vec<(String, String)> = String::from_utf8_lossy(&buf[..head_end])
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = buf[head_end..head_end + len].to_vec();
-    buf.drain(..head_end + len);
-    Some((headers, body))
 }
 
 /// Polls `f` every 20 ms until it returns `Some`.

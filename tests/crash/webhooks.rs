@@ -6,50 +6,35 @@
 //! With two servers on one PostgreSQL database each event is delivered once.
 
 use crate::harness::*;
+use crate::support::hooks::{listen, read_request, HookRequest};
 use crate::support::TestDb;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One request the receiver accepted: event id, timestamp, signature, body.
-#[derive(Debug, Clone)]
-struct Accepted {
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
-}
+use tokio::io::AsyncWriteExt;
 
 /// A tiny HTTP receiver: refuses while `accepting` is false (every other request with
-/// a 500, the rest by closing the connection), then answers 200 and records the request.
+/// a 500, the rest by closing the connection), then answers 204 and records the request.
 #[derive(Clone, Default)]
 struct Receiver {
     accepting: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
-    accepted: Arc<Mutex<Vec<Accepted>>>,
+    accepted: Arc<Mutex<Vec<HookRequest>>>,
 }
 
 impl Receiver {
     async fn start(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
-        let addr = listener.local_addr().unwrap();
         let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let me = me.clone();
-                tokio::spawn(async move { me.serve(stream).await });
-            }
-        });
-        format!("http://{addr}/hooks/contacts")
+        listen(move |stream| {
+            let me = me.clone();
+            async move { me.serve(stream).await }
+        })
+        .await
     }
 
     async fn serve(&self, mut stream: tokio::net::TcpStream) {
-        let Some((headers, body)) = read_request(&mut stream).await else { return };
+        let Some(request) = read_request(&mut stream, &mut Vec::new()).await else { return };
         if !self.accepting.load(Ordering::SeqCst) {
             let n = self.refused.fetch_add(1, Ordering::SeqCst);
             if n.is_multiple_of(2) {
@@ -57,51 +42,13 @@ impl Receiver {
             }
             return;
         }
-        let h = |k: &str| headers.get(k).cloned().unwrap_or_default();
-        self.accepted.lock().unwrap().push(Accepted {
-            id: h("webhook-id"),
-            timestamp: h("webhook-timestamp"),
-            signature: h("webhook-signature"),
-            body,
-        });
+        self.accepted.lock().unwrap().push(request);
         let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
     }
 
-    fn accepted(&self) -> Vec<Accepted> {
+    fn accepted(&self) -> Vec<HookRequest> {
         self.accepted.lock().unwrap().clone()
     }
-}
-
-/// Reads one HTTP/1.1 request: lower-cased headers and the body of its `content-length`.
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(HashMap<String, String>, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let headers: HashMap<String, String> = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Some((headers, String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string()))
 }
 
 /// Registers the receiver on the Webhooks page; returns the secret shown once.
@@ -117,12 +64,6 @@ async fn register(admin: &mut Client, url: &str) -> String {
     secret
 }
 
-fn signature(secret: &str, a: &Accepted) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{}.{}.{}", a.id, a.timestamp, a.body).as_bytes());
-    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 /// Waits until no delivery is left pending.
 async fn wait_all_delivered(crm: &Crm) {
     eventually("every webhook delivery to be delivered", Duration::from_millis(200), || async {
@@ -136,12 +77,12 @@ async fn wait_all_delivered(crm: &Crm) {
 /// events by id with their bodies.
 async fn assert_each_event_once(crm: &Crm, receiver: &Receiver, secret: &str) -> BTreeMap<String, serde_json::Value> {
     let accepted = receiver.accepted();
+    let ids: Vec<String> = accepted.iter().map(HookRequest::id).collect();
     let mut per_id: HashMap<&str, usize> = HashMap::new();
-    for a in &accepted {
-        *per_id.entry(a.id.as_str()).or_default() += 1;
-        assert_eq!(a.signature, signature(secret, a), "a valid signature on {}", a.id);
-        let body: serde_json::Value = serde_json::from_str(&a.body).expect("a JSON body");
-        assert_eq!(body["id"], a.id.as_str(), "the body names its Webhook-Id");
+    for (a, id) in accepted.iter().zip(&ids) {
+        *per_id.entry(id.as_str()).or_default() += 1;
+        assert!(a.signed_with(secret), "a valid signature on {id}");
+        assert_eq!(a.json()["id"], id.as_str(), "the body names its Webhook-Id");
     }
     let twice: Vec<(&&str, &usize)> = per_id.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "events accepted more than once: {twice:?}");
@@ -149,7 +90,7 @@ async fn assert_each_event_once(crm: &Crm, receiver: &Receiver, secret: &str) ->
     let outbox: HashSet<String> = outbox.into_iter().map(|r| r.0).collect();
     let got: HashSet<String> = per_id.keys().map(|s| s.to_string()).collect();
     assert_eq!(got, outbox, "every event of the outbox arrived, and nothing else");
-    accepted.into_iter().map(|a| (a.id, serde_json::from_str(&a.body).unwrap())).collect()
+    accepted.iter().map(|a| (a.id(), a.json())).collect()
 }
 
 /// The `contact.deleted` events hold every contact of `batch` exactly once.

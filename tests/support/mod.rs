@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod child;
+pub mod hooks;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use contacts_admin::clock::ManualClock;
