@@ -99,7 +99,7 @@ impl Receiver {
                 return;
             }
             let secret = self.secret.lock().unwrap().clone();
-            let (id, json) = (request.id(), request.json());
+            let (id, json) = (request.id(), request.json().unwrap_or_default());
             // recorded before the answer, so that a delivery the server marks delivered
             // has always been counted here
             self.received.lock().unwrap().push(Received {

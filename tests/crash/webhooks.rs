@@ -77,20 +77,23 @@ async fn wait_all_delivered(crm: &Crm) {
 /// events by id with their bodies.
 async fn assert_each_event_once(crm: &Crm, receiver: &Receiver, secret: &str) -> BTreeMap<String, serde_json::Value> {
     let accepted = receiver.accepted();
-    let ids: Vec<String> = accepted.iter().map(HookRequest::id).collect();
-    let mut per_id: HashMap<&str, usize> = HashMap::new();
-    for (a, id) in accepted.iter().zip(&ids) {
-        *per_id.entry(id.as_str()).or_default() += 1;
+    let mut per_id: HashMap<String, usize> = HashMap::new();
+    let mut events = BTreeMap::new();
+    for a in &accepted {
+        let id = a.id();
         assert!(a.signed_with(secret), "a valid signature on {id}");
-        assert_eq!(a.json()["id"], id.as_str(), "the body names its Webhook-Id");
+        let body = a.json().expect("a JSON body");
+        assert_eq!(body["id"], id.as_str(), "the body names its Webhook-Id");
+        *per_id.entry(id.clone()).or_default() += 1;
+        events.insert(id, body);
     }
-    let twice: Vec<(&&str, &usize)> = per_id.iter().filter(|(_, n)| **n > 1).collect();
+    let twice: Vec<(&String, &usize)> = per_id.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "events accepted more than once: {twice:?}");
     let outbox: Vec<(String,)> = crm.raw.all("select event_id from webhook_events", &[]).await;
     let outbox: HashSet<String> = outbox.into_iter().map(|r| r.0).collect();
-    let got: HashSet<String> = per_id.keys().map(|s| s.to_string()).collect();
+    let got: HashSet<String> = per_id.into_keys().collect();
     assert_eq!(got, outbox, "every event of the outbox arrived, and nothing else");
-    accepted.iter().map(|a| (a.id(), a.json())).collect()
+    events
 }
 
 /// The `contact.deleted` events hold every contact of `batch` exactly once.

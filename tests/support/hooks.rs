@@ -28,8 +28,9 @@ impl HookRequest {
         self.header("webhook-id")
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_default()
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 
     /// Whether its `Webhook-Signature` is the one `secret` gives its id, timestamp and body.
